@@ -1,0 +1,124 @@
+#include "app/commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "app/runtime.h"
+#include "comm/communicator.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "data/h5io.h"
+#include "data/synth.h"
+#include "train/run.h"
+
+namespace tf {
+
+void Commands::add_to(CLI::App& app) {
+  train_ = app.add_subcommand("train", "Train one model from a YAML/JSON config");
+  train_->add_option("config", config_path_, "Config file (YAML or JSON)")->required();
+  train_->add_option("--set", overrides_, "Override a config key: --set training.epochs=5 (repeatable)");
+  train_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
+
+  evaluate_ = app.add_subcommand("evaluate", "Evaluate a finished run on a data file");
+  evaluate_->add_option("run_dir", run_dir_, "Run folder written by 'trainfleet train'")->required();
+  evaluate_->add_option("--data", data_path_, "HDF5 file with /X and /y")->required();
+  evaluate_->add_option("--out", out_path_, "Also write the metrics as JSON to this new file");
+  evaluate_->add_option("--threads", threads_, "Intra-op threads");
+
+  predict_ = app.add_subcommand("predict", "Predict classes for a data file with a finished run");
+  predict_->add_option("run_dir", run_dir_, "Run folder written by 'trainfleet train'")->required();
+  predict_->add_option("--data", data_path_, "HDF5 file with /X (and optionally /y)")->required();
+  predict_->add_option("--out", out_path_, "New output file: .h5 (/pred, /proba) or .csv")->required();
+  predict_->add_option("--threads", threads_, "Intra-op threads");
+
+  make_data_ = app.add_subcommand("make-data", "Write the synthetic air-leak data set (the default data)");
+  make_data_->add_option("--out", out_path_, "Output HDF5 file")->default_val("data/airleak.h5");
+  make_data_->add_option("--samples", samples_, "Number of windows")->default_val(3000);
+  make_data_->add_option("--steps", steps_, "Steps per window")->default_val(1024);
+  make_data_->add_option("--sites", sites_, "Number of sites (groups)")->default_val(12);
+  make_data_->add_option("--seed", seed_, "Random seed")->default_val(7);
+  make_data_->add_flag("--if-missing", if_missing_, "Do nothing when the output file exists already");
+
+  config_ = app.add_subcommand("config", "Print the config schema's defaults or check a config");
+  auto* group = config_->add_option_group("action");
+  group->add_flag("--print-defaults", print_defaults_, "Print every key with its default as YAML");
+  group->add_flag("--print-reference", print_reference_, "Print the configuration reference (Markdown)");
+  group->add_option("--check", check_path_, "Validate a config file and print it resolved");
+  group->require_option(1);
+  config_->add_option("--set", overrides_, "Override a config key (with --check)");
+}
+
+int Commands::run() {
+  setup_logging(0, false);
+  if (train_->parsed()) return train();
+  if (evaluate_->parsed()) return evaluate();
+  if (predict_->parsed()) return predict();
+  if (make_data_->parsed()) return make_data();
+  if (config_->parsed()) return config();
+  return kExitBadInput;
+}
+
+int Commands::train() {
+  auto cfg = config::Config::load(config_path_, overrides_);
+  setup_logging(0, false, cfg.get_string("runtime.log_level"));
+  LocalComm comm;
+  int threads = configure_threads(threads_ > 0 ? threads_ : static_cast<int>(cfg.get_int("runtime.threads")), 1);
+  spdlog::info("trainfleet train {}: {} rank(s), {} thread(s) per rank", config_path_, comm.size(), threads);
+  run_train(cfg, comm);
+  return kExitOk;
+}
+
+int Commands::evaluate() {
+  if (!out_path_.empty())
+    TF_CHECK_INPUT(!fs::exists(out_path_), "--out " + out_path_ + " exists already; refusing to overwrite it");
+  configure_threads(threads_, 1);
+  LocalComm comm;
+  auto j = run_evaluate(run_dir_, data_path_, comm);
+  std::cout << metrics_table(j) << "\n";
+  if (!out_path_.empty()) atomic_write(out_path_, j.dump(2) + "\n");
+  return kExitOk;
+}
+
+int Commands::predict() {
+  configure_threads(threads_, 1);
+  LocalComm comm;
+  run_predict(run_dir_, data_path_, out_path_, comm);
+  return kExitOk;
+}
+
+int Commands::make_data() {
+  if (if_missing_ && fs::exists(out_path_)) {
+    spdlog::info("{} exists already; leaving it as it is", out_path_);
+    return kExitOk;
+  }
+  SynthOptions opt;
+  opt.samples = samples_;
+  opt.steps = steps_;
+  opt.sites = sites_;
+  opt.seed = seed_;
+  Dataset d = make_airleak_data(opt);
+  write_h5(out_path_, d);
+  auto counts = d.class_counts();
+  spdlog::info("wrote {} windows [{} steps x {} channels] to {} (class counts {} / {} / {} / {})", d.n, d.t, d.c,
+               out_path_, counts[0], counts[1], counts[2], counts[3]);
+  return kExitOk;
+}
+
+int Commands::config() {
+  if (print_defaults_) {
+    std::cout << config::Config::defaults().to_yaml();
+  } else if (print_reference_) {
+    std::cout << config::reference_markdown();
+  } else {
+    auto cfg = config::Config::load(check_path_, overrides_);
+    std::cout << cfg.to_yaml();
+    spdlog::info("{}: valid", check_path_);
+  }
+  return kExitOk;
+}
+
+}  // namespace tf

@@ -1,0 +1,59 @@
+// Communicators: how the ranks of one training run exchange data.
+//
+// One interface, implementations chosen at run time:
+//   LocalComm  one rank, no MPI calls (single-process runs and unit tests);
+//   (MpiComm / NcclComm plug in behind the same interface.)
+//
+// Rank contract: every collective (allreduce, broadcast, allgather, barrier,
+// split) must be called by every rank of the communicator, in the same order,
+// with the same count and dtype. Only rank() == 0 of a group writes files.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tf {
+
+enum class DType { kFloat32, kFloat64, kInt64 };
+enum class ReduceOp { kSum, kMax, kMin };
+
+size_t dtype_size(DType t);
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;
+  bool is_distributed() const { return size() > 1; }
+
+  // In-place reduction of `count` elements of `dtype` at `buf`.
+  virtual void allreduce(void* buf, size_t count, DType dtype, ReduceOp op) = 0;
+  // Copies `bytes` at `buf` from `root` to every rank.
+  virtual void broadcast(void* buf, size_t bytes, int root) = 0;
+  // Concatenates `bytes` from every rank into `recv` (size() * bytes), in rank order.
+  virtual void allgather(const void* send, void* recv, size_t bytes) = 0;
+  virtual void barrier() = 0;
+  // Sub-communicator of the ranks with the same `color`, ordered by `key`.
+  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+
+  // Typed helpers.
+  void allreduce_sum(double* v, size_t n) { allreduce(v, n, DType::kFloat64, ReduceOp::kSum); }
+};
+
+// A single rank: every collective returns at once.
+class LocalComm final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string backend() const override { return "local"; }
+  void allreduce(void*, size_t, DType, ReduceOp) override {}
+  void broadcast(void*, size_t, int) override {}
+  void allgather(const void* send, void* recv, size_t bytes) override;
+  void barrier() override {}
+  std::unique_ptr<Communicator> split(int, int) override { return std::make_unique<LocalComm>(); }
+};
+
+}  // namespace tf

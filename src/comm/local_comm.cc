@@ -1,0 +1,20 @@
+#include <cstring>
+
+#include "comm/communicator.h"
+
+namespace tf {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kFloat32: return 4;
+    case DType::kFloat64: return 8;
+    case DType::kInt64: return 8;
+  }
+  return 0;
+}
+
+void LocalComm::allgather(const void* send, void* recv, size_t bytes) {
+  if (send != recv) std::memmove(recv, send, bytes);
+}
+
+}  // namespace tf

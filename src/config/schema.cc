@@ -1,0 +1,245 @@
+#include "config/schema.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace tf::config {
+
+namespace {
+
+using nlohmann::json;
+
+KeySpec key(std::string path, Type t, json def, std::string doc) {
+  KeySpec k;
+  k.path = std::move(path);
+  k.type = t;
+  k.def = std::move(def);
+  k.doc = std::move(doc);
+  return k;
+}
+KeySpec range(KeySpec k, double lo, double hi, bool lo_excl = false, bool hi_excl = false) {
+  k.min = lo;
+  k.max = hi;
+  k.min_exclusive = lo_excl;
+  k.max_exclusive = hi_excl;
+  return k;
+}
+KeySpec choice(KeySpec k, std::vector<std::string> c) {
+  k.choices = std::move(c);
+  return k;
+}
+
+
+std::vector<KeySpec> build() {
+  using T = Type;
+  const std::vector<std::string> modes = {"auto", "min", "max"};
+  std::vector<KeySpec> s = {
+      // ---------------------------------------------------------------- experiment
+      key("experiment.name", T::kString, "default", "Experiment name: runs go to <output_dir>/<name>/<run id>/."),
+      key("experiment.output_dir", T::kString, "runs", "Root folder for run folders."),
+      key("experiment.run_id", T::kString, "",
+          "Run folder name; empty means a UTC timestamp. An existing folder is never reused."),
+      range(key("experiment.seed", T::kInt, 42, "Seed for weights, shuffling, splits and dropout."), 0, 4294967295.0),
+      // ---------------------------------------------------------------- data
+      key("data.path", T::kString, "data/airleak.h5",
+          "HDF5 file with /X float32 [N,T,C], /y int [N], optional /groups, /time, attribute class_names."),
+      key("data.val_path", T::kString, "", "Optional separate validation file (else validation_split is used)."),
+      key("data.test_path", T::kString, "", "Optional separate held-out test file (else test_split is used)."),
+      range(key("data.test_split", T::kFloat, 0.2, "Fraction of rows held out for the final test (stratified, seeded)."),
+            0, 1, false, true),
+      range(key("data.validation_split", T::kFloat, 0.15,
+                "Fraction of the remaining training rows used for validation (stratified, seeded)."),
+            0, 1, false, true),
+      key("data.normalize", T::kBool, true,
+          "Per-channel standardisation fitted on training rows only and saved with the model."),
+      range(key("data.no_leak_class", T::kInt, 0, "Class id meaning 'no leak' (for leak_recall and leak_aware_loss)."),
+            0, 1e6),
+      // ---------------------------------------------------------------- model
+      choice(key("model.name", T::kString, "cnn1d", "Model architecture."), {"mlp", "cnn1d", "lstm"}),
+      key("model.mlp.hidden_units", T::kIntList, json::array({128, 64}), "Widths of the hidden layers."),
+      range(key("model.mlp.dropout", T::kFloat, 0.2, "Dropout after each hidden layer."), 0, 1, false, true),
+      key("model.cnn1d.channels", T::kIntList, json::array({32, 64, 64}), "Output channels of each conv block."),
+      key("model.cnn1d.kernel_sizes", T::kIntList, json::array({7, 5, 3}),
+          "Kernel size of each conv block (same length as channels)."),
+      range(key("model.cnn1d.pool_size", T::kInt, 4, "Max-pool size after each conv block (1 = none)."), 1, 64),
+      key("model.cnn1d.batch_norm", T::kBool, true, "Batch normalisation after each convolution."),
+      range(key("model.cnn1d.dropout", T::kFloat, 0.3, "Dropout before the classifier."), 0, 1, false, true),
+      choice(key("model.cnn1d.global_pool", T::kString, "avg", "Global pooling over time before the classifier."),
+             {"avg", "max"}),
+      range(key("model.lstm.hidden_size", T::kInt, 64, "LSTM hidden units per direction."), 1, 65536),
+      range(key("model.lstm.num_layers", T::kInt, 1, "Stacked LSTM layers."), 1, 16),
+      key("model.lstm.bidirectional", T::kBool, false, "Bidirectional LSTM."),
+      range(key("model.lstm.dropout", T::kFloat, 0.0, "Dropout between LSTM layers and before the classifier."), 0, 1,
+            false, true),
+      range(key("model.lstm.downsample", T::kInt, 8, "Average-pool the time axis by this factor before the LSTM."), 1,
+            1024),
+      // ---------------------------------------------------------------- training
+      choice(key("training.loss", T::kString, "categorical_crossentropy", "Loss function."),
+             {"categorical_crossentropy", "focal_loss", "weighted_categorical_crossentropy", "leak_aware_loss"}),
+      range(key("training.loss_config.label_smoothing", T::kFloat, 0.0,
+                "categorical_crossentropy: label smoothing epsilon."),
+            0, 1, false, true),
+      range(key("training.loss_config.gamma", T::kFloat, 2.0, "focal_loss: focusing parameter gamma."), 0, 100),
+      key("training.loss_config.alpha", T::kFloatOrList, 0.25,
+          "focal_loss: weight alpha, one number for every class or a list with one per class."),
+      range(key("training.loss_config.leak_penalty", T::kFloat, 5.0,
+                "leak_aware_loss: weight of samples whose true class is a leak (missed leaks)."),
+            0, 1e6),
+      range(key("training.loss_config.non_leak_penalty", T::kFloat, 1.0,
+                "leak_aware_loss: weight of samples whose true class is no-leak (false alarms)."),
+            0, 1e6),
+      choice(key("training.optimizer", T::kString, "adam", "Optimizer."), {"adam", "adamw", "sgd", "rmsprop"}),
+      range(key("training.learning_rate", T::kFloat, 1e-3, "Base learning rate."), 0, 10, true),
+      range(key("training.optimizer_config.weight_decay", T::kFloat, 0.0,
+                "L2 penalty (adam, sgd, rmsprop) or decoupled weight decay (adamw)."),
+            0, 10),
+      range(key("training.optimizer_config.beta_1", T::kFloat, 0.9, "adam/adamw: beta1."), 0, 1, false, true),
+      range(key("training.optimizer_config.beta_2", T::kFloat, 0.999, "adam/adamw: beta2."), 0, 1, false, true),
+      range(key("training.optimizer_config.epsilon", T::kFloat, 1e-8, "adam/adamw/rmsprop: epsilon."), 0, 1, true),
+      key("training.optimizer_config.amsgrad", T::kBool, false, "adam/adamw: AMSGrad variant."),
+      range(key("training.optimizer_config.momentum", T::kFloat, 0.0, "sgd/rmsprop: momentum."), 0, 1, false, true),
+      key("training.optimizer_config.nesterov", T::kBool, false, "sgd: Nesterov momentum (needs momentum > 0)."),
+      range(key("training.optimizer_config.rho", T::kFloat, 0.9, "rmsprop: decay of the squared-gradient average."),
+            0, 1, false, true),
+      key("training.optimizer_config.centered", T::kBool, false, "rmsprop: centred variant."),
+      range(key("training.optimizer_config.clipnorm", T::kFloat, 0.0,
+                "Clip the global gradient norm to this value (0 = no clipping)."),
+            0, 1e9),
+      choice(key("training.lr_schedule", T::kString, "constant", "Learning-rate schedule, stepped every batch."),
+             {"constant", "warmup", "cosine", "exponential", "polynomial", "step"}),
+      range(key("training.lr_schedule_config.initial_lr", T::kFloat, 0.0,
+                "warmup/cosine: learning rate at step 0 of the linear warm-up."),
+            0, 10),
+      range(key("training.lr_schedule_config.warmup_steps", T::kInt, 0, "warmup/cosine: linear warm-up steps."), 0,
+            1e12),
+      range(key("training.lr_schedule_config.decay_rate", T::kFloat, 0.96,
+                "warmup/exponential/step: multiply the LR by this every decay_steps."),
+            0, 1, true),
+      range(key("training.lr_schedule_config.decay_steps", T::kInt, 1000,
+                "warmup/exponential/step/polynomial: steps per decay period (polynomial: steps to reach end_lr)."),
+            1, 1e12),
+      key("training.lr_schedule_config.staircase", T::kBool, false,
+          "exponential/warmup: decay in whole periods (floor) instead of continuously."),
+      range(key("training.lr_schedule_config.min_lr", T::kFloat, 0.0, "cosine: final learning rate."), 0, 10),
+      range(key("training.lr_schedule_config.total_steps", T::kInt, 0,
+                "cosine: steps of the whole schedule, warm-up included (0 = epochs x steps per epoch)."),
+            0, 1e12),
+      range(key("training.lr_schedule_config.end_lr", T::kFloat, 0.0, "polynomial: final learning rate."), 0, 10),
+      range(key("training.lr_schedule_config.power", T::kFloat, 1.0, "polynomial: exponent."), 0, 100, true),
+      range(key("training.epochs", T::kInt, 20, "Training epochs."), 1, 1e6),
+      range(key("training.batch_size", T::kInt, 64, "Global batch size."), 1, 1e7),
+      key("training.metrics", T::kStringList, json::array({"accuracy", "f1_macro"}),
+          "Metrics computed every epoch on training and validation data."),
+      // ---------------------------------------------------------------- callbacks
+      key("training.callbacks.early_stopping", T::kBool, true, "Stop when the monitored value stops improving."),
+      range(key("training.callbacks.early_stopping_patience", T::kInt, 10,
+                "Epochs without improvement before stopping."),
+            0, 1e6),
+      key("training.callbacks.early_stopping_monitor", T::kString, "val_loss",
+          "Quantity to watch: loss, val_loss, or a metric name, optionally prefixed val_."),
+      choice(key("training.callbacks.early_stopping_mode", T::kString, "auto",
+                 "min, max, or auto (max for accuracy-like metrics, min for losses)."),
+             modes),
+      range(key("training.callbacks.early_stopping_min_delta", T::kFloat, 0.0,
+                "Smallest absolute change that counts as an improvement."),
+            0, 1e9),
+      key("training.callbacks.early_stopping_baseline", T::kOptionalFloat, nullptr,
+          "Stop if the monitored value does not beat this within patience epochs (null = off)."),
+      key("training.callbacks.restore_best_weights", T::kBool, true,
+          "Restore the best weights at the end of training, also when all epochs ran."),
+      key("training.callbacks.model_checkpoint", T::kBool, true, "Write checkpoints (best.pt and checkpoints/)."),
+      key("training.callbacks.checkpoint_monitor", T::kString, "val_loss", "Quantity that decides the best model."),
+      choice(key("training.callbacks.checkpoint_mode", T::kString, "auto", "min, max or auto."), modes),
+      key("training.callbacks.checkpoint_save_best_only", T::kBool, true,
+          "Only write best.pt when the monitored value improves (else every epoch)."),
+      range(key("training.callbacks.checkpoint_every_n_epochs", T::kInt, 0,
+                "Also keep checkpoints/epoch_NNNN.pt every N epochs (0 = never)."),
+            0, 1e6),
+      key("training.callbacks.reduce_lr_on_plateau", T::kBool, false,
+          "Multiply the LR by reduce_lr_factor when the monitored value plateaus."),
+      key("training.callbacks.reduce_lr_monitor", T::kString, "val_loss", "Quantity to watch."),
+      choice(key("training.callbacks.reduce_lr_mode", T::kString, "auto", "min, max or auto."), modes),
+      range(key("training.callbacks.reduce_lr_factor", T::kFloat, 0.5, "Factor applied to the LR."), 0, 1, true, true),
+      range(key("training.callbacks.reduce_lr_patience", T::kInt, 5, "Epochs without improvement before reducing."), 0,
+            1e6),
+      range(key("training.callbacks.reduce_lr_min_delta", T::kFloat, 1e-4,
+                "Smallest absolute change that counts as an improvement (Keras semantics)."),
+            0, 1e9),
+      range(key("training.callbacks.reduce_lr_cooldown", T::kInt, 0, "Epochs to wait after a reduction."), 0, 1e6),
+      range(key("training.callbacks.reduce_lr_min_lr", T::kFloat, 0.0, "Lower bound on the LR."), 0, 10),
+      key("training.callbacks.tensorboard", T::kBool, false,
+          "TensorBoard event files (not available in this version: true is rejected)."),
+      // ---------------------------------------------------------------- class weights, runtime
+      key("class_weights", T::kClassWeights, nullptr,
+          "weighted_categorical_crossentropy: {class id or name: weight}, or \"balanced\" "
+          "(n_samples / (n_classes * count), as scikit-learn); null means balanced."),
+      range(key("runtime.threads", T::kInt, 0, "Intra-op threads per rank (0 = cores / local ranks)."), 0, 1024),
+      choice(key("runtime.device", T::kString, "cpu", "cpu, or cuda (one GPU per rank)."), {"cpu", "cuda"}),
+      choice(key("runtime.log_level", T::kString, "info", "Log level."), {"debug", "info", "warn", "error"}),
+  };
+  for (auto& k : s) {
+    if (k.path == "training.metrics") k.choices = metric_names();
+  }
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> names = {
+      "accuracy",  "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
+      "precision_weighted", "recall_weighted", "f1_weighted", "leak_recall"};
+  return names;
+}
+
+const std::vector<KeySpec>& schema() {
+  static const std::vector<KeySpec> s = build();
+  return s;
+}
+
+const KeySpec* find_key(const std::string& path) {
+  for (const auto& k : schema())
+    if (k.path == path) return &k;
+  return nullptr;
+}
+
+std::string type_name(Type t) {
+  switch (t) {
+    case Type::kBool: return "boolean";
+    case Type::kInt: return "integer";
+    case Type::kFloat: return "number";
+    case Type::kString: return "string";
+    case Type::kIntList: return "list of integers";
+    case Type::kFloatList: return "list of numbers";
+    case Type::kStringList: return "list of strings";
+    case Type::kFloatOrList: return "number or list of numbers";
+    case Type::kOptionalFloat: return "number or null";
+    case Type::kClassWeights: return "null, \"balanced\" or map class -> weight";
+  }
+  return "?";
+}
+
+std::string constraint_text(const KeySpec& k) {
+  std::ostringstream os;
+  if (!k.choices.empty()) {
+    os << "one of ";
+    for (size_t i = 0; i < k.choices.size(); ++i) os << (i ? ", " : "") << k.choices[i];
+    return os.str();
+  }
+  auto num = [](double v) {
+    std::ostringstream n;
+    n << v;
+    return n.str();
+  };
+  bool lo = std::isfinite(k.min), hi = std::isfinite(k.max);
+  if (lo && hi) {
+    os << (k.min_exclusive ? "(" : "[") << num(k.min) << ", " << num(k.max) << (k.max_exclusive ? ")" : "]");
+  } else if (lo) {
+    os << (k.min_exclusive ? "> " : ">= ") << num(k.min);
+  } else if (hi) {
+    os << (k.max_exclusive ? "< " : "<= ") << num(k.max);
+  }
+  return os.str();
+}
+
+}  // namespace tf::config

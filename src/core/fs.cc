@@ -1,0 +1,104 @@
+#include "core/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace tf {
+
+namespace {
+void fsync_path(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+}  // namespace
+
+void atomic_write_with(const fs::path& path, const std::function<void(const fs::path&)>& writer) {
+  fs::path tmp = path;
+  tmp += ".tmp." + std::to_string(::getpid());
+  try {
+    writer(tmp);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+  fsync_path(tmp);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message(),
+                __FILE__, __LINE__);
+  }
+  fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+}
+
+void atomic_write(const fs::path& path, const std::string& content) {
+  atomic_write_with(path, [&](const fs::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write " + tmp.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+    out << content;
+    out.flush();
+    if (!out) throw Error("short write to " + tmp.string(), __FILE__, __LINE__);
+  });
+}
+
+fs::path create_run_dir(const fs::path& root, const std::string& experiment, const std::string& id) {
+  fs::path parent = root / experiment;
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw BadInput("cannot create output folder " + parent.string() + ": " + ec.message(), __FILE__, __LINE__);
+  auto try_make = [&](const fs::path& p) { return ::mkdir(p.c_str(), 0755) == 0; };
+  if (!id.empty()) {
+    fs::path dir = parent / id;
+    if (!try_make(dir)) {
+      if (errno == EEXIST)
+        throw BadInput("run folder " + dir.string() + " exists already; a run never overwrites another "
+                       "(choose another experiment.run_id or leave it empty)", __FILE__, __LINE__);
+      throw BadInput("cannot create run folder " + dir.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+    }
+    return dir;
+  }
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  for (int n = 0; n < 1000; ++n) {
+    fs::path dir = parent / (n == 0 ? std::string(stamp) : std::string(stamp) + "-" + std::to_string(n));
+    if (try_make(dir)) return dir;
+    if (errno != EEXIST)
+      throw BadInput("cannot create run folder " + dir.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+  }
+  throw Error("could not find a free run folder name under " + parent.string(), __FILE__, __LINE__);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BadInput("cannot read file " + path.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void append_line(const fs::path& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  if (!out) throw Error("cannot append to " + path.string(), __FILE__, __LINE__);
+  out << line << '\n';
+  out.flush();
+}
+
+}  // namespace tf

@@ -1,0 +1,31 @@
+// File-system helpers with the product's safety rules: files are written
+// atomically (temp file + rename) and an existing run folder is never reused.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace tf {
+
+namespace fs = std::filesystem;
+
+// Writes `content` to `path` through `path.tmp.<pid>` + fsync + rename, so a
+// reader sees either the old file or the complete new one.
+void atomic_write(const fs::path& path, const std::string& content);
+
+// Calls `writer(tmp_path)` to produce the file, then fsyncs and renames it to `path`.
+void atomic_write_with(const fs::path& path, const std::function<void(const fs::path&)>& writer);
+
+// Creates `root/experiment/id` (id = UTC timestamp when empty) with mkdir, which
+// fails when the folder exists: a run never writes into another run's folder.
+// With an explicit id that exists already, throws BadInput naming the folder.
+fs::path create_run_dir(const fs::path& root, const std::string& experiment, const std::string& id);
+
+// Reads a whole file; throws BadInput naming the file when it cannot be read.
+std::string read_file(const fs::path& path);
+
+// Appends one line (newline added) and flushes it to the OS.
+void append_line(const fs::path& path, const std::string& line);
+
+}  // namespace tf

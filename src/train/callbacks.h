@@ -1,0 +1,147 @@
+// Training callbacks with Keras semantics (documented differences noted):
+//   EarlyStopping       monitor/mode/min_delta/patience/baseline/restore_best_weights;
+//                       unlike Keras, best weights are restored also when training
+//                       runs to the last epoch.
+//   ModelCheckpoint     best.pt when the monitored value improves (or every epoch),
+//                       checkpoints/epoch_NNNN.pt every N epochs; atomic writes.
+//   ReduceLROnPlateau   factor/patience/min_delta (absolute)/cooldown/min_lr, applied
+//                       as a multiplier on top of the LR schedule.
+//   MetricsLogger       history.csv + metrics.jsonl, one row per epoch.
+//   ProgressPrinter     one line per epoch with ETA.
+// Callbacks see only group-reduced values, so every rank of a run takes the
+// same decisions; files are written only where control.is_writer().
+// Plain C++: the trainer implements TrainerControl.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace tf {
+
+struct EpochLogs {
+  int epoch = 0;  // 1-based
+  int epochs = 0;
+  std::map<std::string, double> values;  // loss, val_loss, accuracy, val_accuracy, ...
+  double lr = 0;
+  double seconds = 0;
+  double samples_per_s = 0;
+  double elapsed = 0;  // since fit started
+};
+
+// What a callback may ask of the trainer.
+class TrainerControl {
+ public:
+  virtual ~TrainerControl() = default;
+  virtual bool is_writer() const = 0;
+  virtual void snapshot_best() = 0;  // remember the current weights in memory
+  virtual bool restore_best() = 0;   // false when nothing was remembered
+  virtual void save_weights(const std::filesystem::path& path) = 0;  // atomic
+  virtual double lr_scale() const = 0;
+  virtual void set_lr_scale(double s) = 0;
+  virtual double current_lr() const = 0;
+  virtual void request_stop() = 0;
+};
+
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  virtual void on_train_begin(TrainerControl&) {}
+  virtual void on_epoch_end(const EpochLogs&, TrainerControl&) {}
+  virtual void on_train_end(TrainerControl&) {}
+};
+
+// "Is `current` better than `reference`": Keras's monitor_op with min_delta.
+struct Monitor {
+  std::string key;
+  bool maximize = false;
+  double min_delta = 0;
+  Monitor(std::string k, const std::string& mode, double delta);
+  bool improved(double current, double reference) const;
+  double worst() const;
+  double value(const EpochLogs& logs) const;
+};
+
+class EarlyStopping : public Callback {
+ public:
+  EarlyStopping(Monitor m, int patience, std::optional<double> baseline, bool restore);
+  void on_train_begin(TrainerControl&) override;
+  void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+  void on_train_end(TrainerControl&) override;
+  int stopped_epoch() const { return stopped_epoch_; }
+  int best_epoch() const { return best_epoch_; }
+  double best() const { return best_; }
+
+ private:
+  Monitor m_;
+  int patience_;
+  std::optional<double> baseline_;
+  bool restore_;
+  int wait_ = 0, stopped_epoch_ = 0, best_epoch_ = 0;
+  double best_ = 0;
+  bool restored_ = false;
+};
+
+class ModelCheckpoint : public Callback {
+ public:
+  ModelCheckpoint(Monitor m, bool best_only, int every_n, std::filesystem::path run_dir);
+  void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+  int best_epoch() const { return best_epoch_; }
+
+ private:
+  Monitor m_;
+  bool best_only_;
+  int every_n_;
+  std::filesystem::path dir_;
+  double best_;
+  int best_epoch_ = 0;
+};
+
+class ReduceLROnPlateau : public Callback {
+ public:
+  ReduceLROnPlateau(Monitor m, double factor, int patience, int cooldown, double min_lr);
+  void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+
+ private:
+  Monitor m_;
+  double factor_;
+  int patience_, cooldown_;
+  double min_lr_;
+  int wait_ = 0, cooldown_counter_ = 0;
+  double best_;
+};
+
+class MetricsLogger : public Callback {
+ public:
+  explicit MetricsLogger(std::filesystem::path run_dir) : dir_(std::move(run_dir)) {}
+  void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::string> columns_;
+};
+
+class ProgressPrinter : public Callback {
+ public:
+  explicit ProgressPrinter(std::vector<std::string> shown) : shown_(std::move(shown)) {}
+  void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+
+ private:
+  std::vector<std::string> shown_;
+};
+
+struct CallbackSet {
+  std::vector<std::unique_ptr<Callback>> all;
+  EarlyStopping* early_stopping = nullptr;
+  ModelCheckpoint* checkpoint = nullptr;
+};
+
+// Builds the callbacks the config asks for; `run_dir` empty means no files.
+CallbackSet make_callbacks(const config::Config& cfg, const std::filesystem::path& run_dir);
+
+}  // namespace tf

@@ -1,0 +1,247 @@
+#include "train/run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "data/h5io.h"
+#include "data/normalizer.h"
+#include "train/trainer.h"
+
+namespace tf {
+
+namespace {
+
+std::string broadcast_string(Communicator& comm, std::string s) {
+  uint64_t n = s.size();
+  comm.broadcast(&n, sizeof n, 0);
+  s.resize(n);
+  comm.broadcast(s.data(), n, 0);
+  return s;
+}
+
+struct Splits {
+  Dataset train, val, test;
+  bool has_val = false, has_test = false;
+  nlohmann::json rows;  // row numbers of data.path in each split (splits.json)
+};
+
+Splits load_splits(const config::Config& cfg) {
+  Splits s;
+  Dataset all = read_h5(cfg.get_string("data.path"));
+  const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
+  std::vector<int64_t> rows(static_cast<size_t>(all.n));
+  for (int64_t i = 0; i < all.n; ++i) rows[i] = i;
+  std::vector<int64_t> rest = rows, held;
+  if (!cfg.get_string("data.test_path").empty()) {
+    s.test = read_h5(cfg.get_string("data.test_path"));
+    s.has_test = true;
+  } else if (cfg.get_float("data.test_split") > 0) {
+    stratified_split(all.y, rows, cfg.get_float("data.test_split"), seed, &rest, &held);
+    s.test = all.subset(held);
+    s.has_test = !held.empty();
+  }
+  std::vector<int64_t> train_rows = rest, val_rows;
+  if (!cfg.get_string("data.val_path").empty()) {
+    s.val = read_h5(cfg.get_string("data.val_path"));
+    s.has_val = true;
+  } else if (cfg.get_float("data.validation_split") > 0) {
+    stratified_split(all.y, rest, cfg.get_float("data.validation_split"), seed + 1, &train_rows, &val_rows);
+    s.val = all.subset(val_rows);
+    s.has_val = !val_rows.empty();
+  }
+  s.train = all.subset(train_rows);
+  s.rows = {{"data", cfg.get_string("data.path")}, {"train", train_rows}, {"val", val_rows}, {"test", held}};
+  for (Dataset* d : {&s.val, &s.test}) {
+    if (d->n == 0) continue;
+    TF_CHECK_INPUT(d->t == s.train.t && d->c == s.train.c,
+                   d->source + ": windows are [" + std::to_string(d->t) + ", " + std::to_string(d->c) +
+                       "] but the training data has [" + std::to_string(s.train.t) + ", " +
+                       std::to_string(s.train.c) + "]");
+    d->num_classes = std::max(d->num_classes, s.train.num_classes);
+  }
+  s.train.num_classes = std::max({s.train.num_classes, s.val.num_classes, s.test.num_classes});
+  return s;
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  try {
+    return nlohmann::json::parse(read_file(p));
+  } catch (const nlohmann::json::exception& e) {
+    throw BadInput(p.string() + ": not valid JSON: " + e.what(), __FILE__, __LINE__);
+  }
+}
+
+struct LoadedRun {
+  config::Config cfg;
+  ModelInfo info;
+  Normalizer norm;
+};
+
+LoadedRun load_run(const fs::path& run_dir) {
+  TF_CHECK_INPUT(fs::is_directory(run_dir), "run folder " + run_dir.string() + " does not exist");
+  for (const char* f : {"config.yaml", "model.json", "normalizer.json", "model.pt"})
+    TF_CHECK_INPUT(fs::exists(run_dir / f), "run folder " + run_dir.string() + " has no " + f +
+                                                 " (is it a finished trainfleet run?)");
+  LoadedRun r{config::Config::load(run_dir / "config.yaml"),
+              ModelInfo::from_json(read_json(run_dir / "model.json"), (run_dir / "model.json").string()),
+              Normalizer::from_json(read_json(run_dir / "normalizer.json"), (run_dir / "normalizer.json").string())};
+  return r;
+}
+
+Dataset read_for_model(const fs::path& data, const LoadedRun& run) {
+  Dataset d = read_h5(data);
+  TF_CHECK_INPUT(d.t == run.info.steps && d.c == run.info.channels,
+                 data.string() + ": /X windows are [" + std::to_string(d.t) + " steps, " + std::to_string(d.c) +
+                     " channels] but the model was trained on [" + std::to_string(run.info.steps) + ", " +
+                     std::to_string(run.info.channels) + "]");
+  TF_CHECK_INPUT(d.num_classes <= run.info.classes,
+                 data.string() + ": /y has labels up to " + std::to_string(d.num_classes - 1) +
+                     " but the model knows " + std::to_string(run.info.classes) + " classes");
+  d.num_classes = run.info.classes;
+  run.norm.apply(d);
+  return d;
+}
+
+nlohmann::json eval_json(const EvalResult& r, const ModelInfo& info, int64_t no_leak) {
+  nlohmann::json j = r.cm.to_json(info.class_names, no_leak);
+  j["loss"] = r.loss;
+  j["rows"] = r.rows;
+  return j;
+}
+
+}  // namespace
+
+std::string metrics_table(const nlohmann::json& m) {
+  std::ostringstream os;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%-14s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support");
+  os << buf;
+  for (const auto& c : m.at("per_class")) {
+    std::snprintf(buf, sizeof buf, "%-14s %9.4f %9.4f %9.4f %8lld\n", c.at("class").get<std::string>().c_str(),
+                  c.at("precision").get<double>(), c.at("recall").get<double>(), c.at("f1").get<double>(),
+                  static_cast<long long>(c.at("support").get<int64_t>()));
+    os << buf;
+  }
+  std::snprintf(buf, sizeof buf, "accuracy %.4f  f1_macro %.4f  f1_weighted %.4f  leak_recall %.4f  loss %.4f",
+                m.at("accuracy").get<double>(), m.at("f1_macro").get<double>(), m.at("f1_weighted").get<double>(),
+                m.at("leak_recall").get<double>(), m.at("loss").get<double>());
+  os << buf;
+  return os.str();
+}
+
+nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
+  TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 training file");
+  Splits s = load_splits(cfg);
+  const bool writer = comm.rank() == 0;
+  std::string dir;
+  if (writer)
+    dir = create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
+                         cfg.get_string("experiment.run_id"))
+              .string();
+  fs::path run_dir = broadcast_string(comm, dir);
+
+  Normalizer norm = cfg.get_bool("data.normalize") ? Normalizer::fit(s.train) : Normalizer::identity(s.train.c);
+  norm.apply(s.train);
+  if (s.has_val) norm.apply(s.val);
+  if (s.has_test) norm.apply(s.test);
+
+  ModelInfo info;
+  info.steps = s.train.t;
+  info.channels = s.train.c;
+  info.classes = s.train.num_classes;
+  info.class_counts = s.train.class_counts();
+  for (int64_t k = 0; k < info.classes; ++k) info.class_names.push_back(s.train.class_name(k));
+  const int64_t no_leak = cfg.get_int("data.no_leak_class");
+  TF_CHECK_INPUT(no_leak < info.classes, "data.no_leak_class: " + std::to_string(no_leak) +
+                                             " is not a class of the data (0.." + std::to_string(info.classes - 1) + ")");
+
+  if (writer) {
+    atomic_write(run_dir / "config.yaml", cfg.to_yaml());
+    atomic_write(run_dir / "model.json", info.to_json().dump(2) + "\n");
+    atomic_write(run_dir / "normalizer.json", norm.to_json().dump(2) + "\n");
+    atomic_write(run_dir / "splits.json", s.rows.dump() + "\n");
+  }
+  Trainer trainer(cfg, comm, info);
+  if (writer)
+    spdlog::info("training {} ({} parameters) on {} rows, validating on {}, testing on {}; run folder {}",
+                 cfg.get_string("model.name"), trainer.parameter_count(), s.train.n, s.val.n, s.test.n,
+                 run_dir.string());
+  FitResult fit = trainer.fit(s.train, s.has_val ? &s.val : nullptr, run_dir);
+
+  nlohmann::json summary;
+  summary["experiment"] = cfg.get_string("experiment.name");
+  summary["run_dir"] = run_dir.string();
+  summary["model"] = cfg.get_string("model.name");
+  summary["parameters"] = trainer.parameter_count();
+  summary["rows"] = {{"train", s.train.n}, {"val", s.val.n}, {"test", s.test.n}};
+  summary["epochs_run"] = fit.epochs_run;
+  summary["stopped_early"] = fit.stopped_early;
+  summary["best_epoch"] = fit.best_epoch;
+  summary["fit_seconds"] = fit.seconds;
+  summary["ranks"] = comm.size();
+  if (s.has_val) summary["val"] = eval_json(trainer.evaluate(s.val), info, no_leak);
+  if (s.has_test) summary["test"] = eval_json(trainer.evaluate(s.test), info, no_leak);
+  if (writer) {
+    trainer.save_weights(run_dir / "model.pt");
+    trainer.save_optimizer(run_dir / "optimizer.pt");
+    atomic_write(run_dir / "summary.json", summary.dump(2) + "\n");
+    const char* which = s.has_test ? "test" : s.has_val ? "val" : nullptr;
+    if (which)
+      spdlog::info("{} set ({} rows):\n{}", which, summary[which]["rows"].get<int64_t>(), metrics_table(summary[which]));
+    spdlog::info("done in {:.1f}s: {}", fit.seconds, run_dir.string());
+  }
+  return summary;
+}
+
+nlohmann::json run_evaluate(const fs::path& run_dir, const fs::path& data, Communicator& comm) {
+  LoadedRun run = load_run(run_dir);
+  Dataset d = read_for_model(data, run);
+  Trainer trainer(run.cfg, comm, run.info);
+  trainer.load_weights(run_dir / "model.pt");
+  nlohmann::json j = eval_json(trainer.evaluate(d), run.info, run.cfg.get_int("data.no_leak_class"));
+  j["data"] = data.string();
+  j["run_dir"] = run_dir.string();
+  return j;
+}
+
+void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& out, Communicator& comm) {
+  TF_CHECK_INPUT(!fs::exists(out), "output file " + out.string() + " exists already; refusing to overwrite it");
+  std::string ext = out.extension().string();
+  TF_CHECK_INPUT(ext == ".h5" || ext == ".hdf5" || ext == ".csv",
+                 "--out " + out.string() + ": expected a .h5, .hdf5 or .csv file name");
+  LoadedRun run = load_run(run_dir);
+  Dataset d = read_for_model(data, run);
+  Trainer trainer(run.cfg, comm, run.info);
+  trainer.load_weights(run_dir / "model.pt");
+  std::vector<float> proba = trainer.predict_proba(d);
+  if (comm.rank() != 0) return;
+  const int64_t k = run.info.classes;
+  std::vector<int64_t> pred(static_cast<size_t>(d.n));
+  for (int64_t i = 0; i < d.n; ++i) {
+    const float* p = proba.data() + i * k;
+    pred[i] = std::max_element(p, p + k) - p;
+  }
+  if (ext == ".csv") {
+    std::ostringstream os;
+    os << "row,pred,pred_name";
+    for (int64_t c = 0; c < k; ++c) os << ",p_" << run.info.class_names[c];
+    os << "\n";
+    os.precision(7);
+    for (int64_t i = 0; i < d.n; ++i) {
+      os << i << "," << pred[i] << "," << run.info.class_names[pred[i]];
+      for (int64_t c = 0; c < k; ++c) os << "," << proba[i * k + c];
+      os << "\n";
+    }
+    atomic_write(out, os.str());
+  } else {
+    write_predictions_h5(out, pred, proba, run.info.class_names);
+  }
+  spdlog::info("wrote predictions for {} rows to {}", d.n, out.string());
+}
+
+}  // namespace tf

@@ -1,0 +1,338 @@
+#include "train/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <numeric>
+#include <random>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "models/model.h"
+#include "train/callbacks.h"
+#include "train/grad_sync.h"
+#include "train/losses.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+namespace tf {
+
+nlohmann::json ModelInfo::to_json() const {
+  return {{"steps", steps}, {"channels", channels}, {"classes", classes}, {"class_names", class_names},
+          {"class_counts", class_counts}};
+}
+
+ModelInfo ModelInfo::from_json(const nlohmann::json& j, const std::string& source) {
+  ModelInfo m;
+  try {
+    m.steps = j.at("steps").get<int64_t>();
+    m.channels = j.at("channels").get<int64_t>();
+    m.classes = j.at("classes").get<int64_t>();
+    m.class_names = j.at("class_names").get<std::vector<std::string>>();
+    m.class_counts = j.at("class_counts").get<std::vector<int64_t>>();
+  } catch (const std::exception& e) {
+    throw BadInput(source + ": not a model description (" + e.what() + ")", __FILE__, __LINE__);
+  }
+  return m;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Rows [begin, end) of `n` that rank `r` of `world` owns for evaluation.
+std::pair<int64_t, int64_t> shard(int64_t n, int r, int world) { return {n * r / world, n * (r + 1) / world}; }
+}  // namespace
+
+struct Trainer::Impl : TrainerControl {
+  config::Config cfg;
+  Communicator& comm;
+  ModelInfo info;
+  torch::Device device{torch::kCPU};
+  ClassifierPtr model;
+  std::unique_ptr<Loss> loss;
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  std::vector<torch::Tensor> params;
+  std::unique_ptr<GradSync> sync;
+  ScheduleSpec sched;
+  double scale = 1.0;
+  bool stop = false;
+  int64_t step = 0;
+  std::vector<torch::Tensor> best;
+  int64_t no_leak = 0;
+
+  Impl(const config::Config& c, Communicator& cm, const ModelInfo& i) : cfg(c), comm(cm), info(i) {
+    if (cfg.get_string("runtime.device") == "cuda") {
+      TF_CHECK_INPUT(torch::cuda::is_available(),
+                     "runtime.device: \"cuda\" was asked for but this LibTorch build sees no CUDA device");
+      device = torch::Device(torch::kCUDA, static_cast<int>(torch::cuda::device_count() > 0 ? 0 : 0));
+    }
+    torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")));
+    model = make_model(cfg, InputShape{info.steps, info.channels, info.classes});
+    model->to(device);
+    for (auto& p : model->parameters()) params.push_back(p);
+    sync = std::make_unique<GradSync>(comm, params);
+    sync->broadcast_parameters(model->parameters(), model->buffers());
+    no_leak = cfg.get_int("data.no_leak_class");
+    LossContext lc{info.class_counts, info.class_names, no_leak};
+    loss = make_loss(cfg, lc);
+    opt = make_optimizer(cfg, params);
+    const std::string s = "training.lr_schedule_config.";
+    sched.name = cfg.get_string("training.lr_schedule");
+    sched.base_lr = cfg.get_float("training.learning_rate");
+    sched.initial_lr = cfg.get_float(s + "initial_lr");
+    sched.warmup_steps = cfg.get_int(s + "warmup_steps");
+    sched.decay_rate = cfg.get_float(s + "decay_rate");
+    sched.decay_steps = cfg.get_int(s + "decay_steps");
+    sched.staircase = cfg.get_bool(s + "staircase");
+    sched.min_lr = cfg.get_float(s + "min_lr");
+    sched.total_steps = cfg.get_int(s + "total_steps");
+    sched.end_lr = cfg.get_float(s + "end_lr");
+    sched.power = cfg.get_float(s + "power");
+  }
+
+  std::vector<torch::Tensor> state() const {
+    std::vector<torch::Tensor> s;
+    for (auto& p : model->parameters()) s.push_back(p);
+    for (auto& b : model->buffers()) s.push_back(b);
+    return s;
+  }
+
+  // --- TrainerControl
+  bool is_writer() const override { return comm.rank() == 0; }
+  void snapshot_best() override {
+    torch::NoGradGuard ng;
+    best.clear();
+    for (auto& t : state()) best.push_back(t.detach().clone());
+  }
+  bool restore_best() override {
+    if (best.empty()) return false;
+    torch::NoGradGuard ng;
+    auto s = state();
+    for (size_t i = 0; i < s.size(); ++i) s[i].copy_(best[i]);
+    return true;
+  }
+  void save_weights(const std::filesystem::path& path) override {
+    torch::serialize::OutputArchive ar;
+    model->save(ar);
+    atomic_write_with(path, [&](const fs::path& tmp) { ar.save_to(tmp.string()); });
+  }
+  double lr_scale() const override { return scale; }
+  void set_lr_scale(double s) override { scale = s; }
+  double current_lr() const override { return get_lr(*opt); }
+  void request_stop() override { stop = true; }
+
+  // Tensor views of a data set: X as [N, C, T] (channels-first, so the conv
+  // input needs no copy), y as [N].
+  std::pair<torch::Tensor, torch::Tensor> tensors(const Dataset& d) const {
+    auto x = torch::from_blob(const_cast<float*>(d.x.data()), {d.n, d.t, d.c}, torch::kFloat32)
+                 .transpose(1, 2)
+                 .contiguous();
+    auto y = torch::from_blob(const_cast<int64_t*>(d.y.data()), {d.n}, torch::kInt64).clone();
+    return {x.to(device), y.to(device)};
+  }
+
+  EvalResult evaluate(const Dataset& d) {
+    TF_CHECK_INPUT(d.t == info.steps && d.c == info.channels,
+                   d.source + ": windows are [" + std::to_string(d.t) + " steps, " + std::to_string(d.c) +
+                       " channels] but the model expects [" + std::to_string(info.steps) + ", " +
+                       std::to_string(info.channels) + "]");
+    auto [begin, end] = shard(d.n, comm.rank(), comm.size());
+    model->eval();
+    torch::NoGradGuard ng;
+    double loss_sum = 0;
+    ConfusionMatrix cm(info.classes);
+    const int64_t bs = std::max<int64_t>(cfg.get_int("training.batch_size"), 256);
+    auto [x_all, y_all] = tensors(d);
+    for (int64_t b = begin; b < end; b += bs) {
+      int64_t m = std::min(bs, end - b);
+      auto x = x_all.narrow(0, b, m);
+      auto y = y_all.narrow(0, b, m);
+      auto logits = model->forward(x.transpose(1, 2));
+      loss_sum += loss->forward(logits, y).item<double>() * m;
+      auto pred = logits.argmax(1).to(torch::kCPU);
+      auto yc = y.to(torch::kCPU);
+      auto pa = pred.accessor<int64_t, 1>();
+      auto ya = yc.accessor<int64_t, 1>();
+      for (int64_t i = 0; i < m; ++i) cm.add(ya[i], pa[i]);
+    }
+    std::vector<double> buf = cm.as_doubles();
+    buf.push_back(loss_sum);
+    comm.allreduce_sum(buf.data(), buf.size());
+    EvalResult r;
+    r.loss = buf.back() / std::max<int64_t>(1, d.n);
+    buf.pop_back();
+    r.cm = ConfusionMatrix::from_doubles(buf, info.classes);
+    r.rows = d.n;
+    return r;
+  }
+
+  FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
+    TF_CHECK_INPUT(train.n > 0, "no training rows");
+    const int64_t epochs = cfg.get_int("training.epochs");
+    const int64_t batch = cfg.get_int("training.batch_size");
+    const int64_t steps_per_epoch = (train.n + batch - 1) / batch;
+    if (sched.total_steps == 0) sched.total_steps = epochs * steps_per_epoch;
+    const double clip = cfg.get_float("training.optimizer_config.clipnorm");
+    const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
+    std::vector<std::string> metrics;
+    for (const auto& m : cfg.at("training.metrics")) metrics.push_back(m.get<std::string>());
+    if (!val) {
+      const std::pair<const char*, const char*> watched[] = {
+          {"early_stopping", "early_stopping_monitor"},
+          {"model_checkpoint", "checkpoint_monitor"},
+          {"reduce_lr_on_plateau", "reduce_lr_monitor"}};
+      for (const auto& [on, mon] : watched) {
+        const std::string key = std::string("training.callbacks.") + mon;
+        TF_CHECK_INPUT(!cfg.get_bool(std::string("training.callbacks.") + on) ||
+                           cfg.get_string(key).rfind("val_", 0) != 0,
+                       key + ": \"" + cfg.get_string(key) +
+                           "\" needs validation data, but data.validation_split is 0 and data.val_path is empty");
+      }
+    }
+    CallbackSet cbs = make_callbacks(cfg, run_dir);
+    auto [x_all, y_all] = tensors(train);
+    FitResult result;
+    auto t_fit = Clock::now();
+    for (auto& cb : cbs.all) cb->on_train_begin(*this);
+    std::vector<int64_t> perm(static_cast<size_t>(train.n));
+    for (int64_t epoch = 1; epoch <= epochs && !stop; ++epoch) {
+      auto t_epoch = Clock::now();
+      model->train();
+      std::iota(perm.begin(), perm.end(), 0);
+      std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
+      std::shuffle(perm.begin(), perm.end(), rng);
+      auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+      std::vector<torch::Tensor> preds, truths;
+      for (int64_t b = 0; b < steps_per_epoch; ++b) {
+        int64_t g0 = b * batch, gn = std::min(batch, train.n - g0);
+        auto [lo, hi] = shard(gn, comm.rank(), comm.size());
+        int64_t m = hi - lo;
+        double lr = schedule_lr(sched, step) * scale;
+        set_lr(*opt, lr);
+        for (auto& p : params) p.mutable_grad() = torch::Tensor();
+        if (m > 0) {
+          auto idx = torch::from_blob(perm.data() + g0 + lo, {m}, torch::kInt64).to(device);
+          auto x = x_all.index_select(0, idx);
+          auto y = y_all.index_select(0, idx);
+          auto logits = model->forward(x.transpose(1, 2));
+          auto l = loss->forward(logits, y);
+          l.backward();
+          loss_sum += l.detach().to(torch::kFloat64) * m;
+          preds.push_back(logits.detach().argmax(1));
+          truths.push_back(y);
+        }
+        sync->average(params, static_cast<double>(m) / static_cast<double>(gn));
+        if (clip > 0) torch::nn::utils::clip_grad_norm_(params, clip);
+        opt->step();
+        ++step;
+      }
+      // Epoch statistics, reduced over the group.
+      ConfusionMatrix cm(info.classes);
+      if (!preds.empty()) {
+        auto p = torch::cat(preds).to(torch::kCPU);
+        auto t = torch::cat(truths).to(torch::kCPU);
+        auto pa = p.accessor<int64_t, 1>();
+        auto ta = t.accessor<int64_t, 1>();
+        for (int64_t i = 0; i < p.size(0); ++i) cm.add(ta[i], pa[i]);
+      }
+      std::vector<double> buf = cm.as_doubles();
+      buf.push_back(loss_sum.item<double>());
+      comm.allreduce_sum(buf.data(), buf.size());
+      double train_loss = buf.back() / train.n;
+      buf.pop_back();
+      cm = ConfusionMatrix::from_doubles(buf, info.classes);
+      double train_seconds = since(t_epoch);
+      EpochLogs logs;
+      logs.epoch = static_cast<int>(epoch);
+      logs.epochs = static_cast<int>(epochs);
+      logs.values["loss"] = train_loss;
+      for (const auto& m : metrics) logs.values[m] = cm.metric(m, no_leak);
+      if (val) {
+        EvalResult v = evaluate(*val);
+        logs.values["val_loss"] = v.loss;
+        for (const auto& m : metrics) logs.values["val_" + m] = v.cm.metric(m, no_leak);
+      }
+      TF_CHECK_INPUT(std::isfinite(train_loss), "training diverged: the loss is " + std::to_string(train_loss) +
+                                                    " at epoch " + std::to_string(epoch) +
+                                                    " (lower training.learning_rate?)");
+      logs.lr = get_lr(*opt);
+      logs.seconds = since(t_epoch);
+      logs.samples_per_s = train.n / train_seconds;
+      logs.elapsed = since(t_fit);
+      for (auto& cb : cbs.all) cb->on_epoch_end(logs, *this);
+      result.history.push_back(logs.values);
+      result.epochs_run = static_cast<int>(epoch);
+    }
+    for (auto& cb : cbs.all) cb->on_train_end(*this);
+    result.stopped_early = stop;
+    if (cbs.early_stopping) result.best_epoch = cbs.early_stopping->best_epoch();
+    else if (cbs.checkpoint) result.best_epoch = cbs.checkpoint->best_epoch();
+    result.seconds = since(t_fit);
+    return result;
+  }
+
+  std::vector<float> predict_proba(const Dataset& d) {
+    auto [begin, end] = shard(d.n, comm.rank(), comm.size());
+    model->eval();
+    torch::NoGradGuard ng;
+    auto [x_all, y_all] = tensors(d);
+    const int64_t bs = std::max<int64_t>(cfg.get_int("training.batch_size"), 256);
+    const int64_t k = info.classes;
+    // Every rank contributes an equal-sized block (padded) to one allgather.
+    int64_t max_rows = (d.n + comm.size() - 1) / comm.size() + 1;
+    std::vector<float> mine(static_cast<size_t>(max_rows * k), 0.f);
+    for (int64_t b = begin; b < end; b += bs) {
+      int64_t m = std::min(bs, end - b);
+      auto pr = torch::softmax(model->forward(x_all.narrow(0, b, m).transpose(1, 2)), 1).to(torch::kCPU).contiguous();
+      std::memcpy(mine.data() + (b - begin) * k, pr.data_ptr<float>(), sizeof(float) * m * k);
+    }
+    std::vector<float> all(mine.size() * comm.size());
+    comm.allgather(mine.data(), all.data(), mine.size() * sizeof(float));
+    std::vector<float> out(static_cast<size_t>(d.n * k));
+    for (int r = 0; r < comm.size(); ++r) {
+      auto [rb, re] = shard(d.n, r, comm.size());
+      std::memcpy(out.data() + rb * k, all.data() + r * mine.size(), sizeof(float) * (re - rb) * k);
+    }
+    return out;
+  }
+};
+
+Trainer::Trainer(const config::Config& cfg, Communicator& comm, const ModelInfo& info)
+    : impl_(std::make_unique<Impl>(cfg, comm, info)) {}
+Trainer::~Trainer() = default;
+
+FitResult Trainer::fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
+  return impl_->fit(train, val, run_dir);
+}
+EvalResult Trainer::evaluate(const Dataset& d) { return impl_->evaluate(d); }
+std::vector<float> Trainer::predict_proba(const Dataset& d) { return impl_->predict_proba(d); }
+void Trainer::save_weights(const std::filesystem::path& path) { impl_->save_weights(path); }
+void Trainer::save_optimizer(const std::filesystem::path& path) { tf::save_optimizer(*impl_->opt, path.string()); }
+
+void Trainer::load_weights(const std::filesystem::path& path) {
+  TF_CHECK_INPUT(fs::exists(path), "weights file " + path.string() + " does not exist");
+  torch::serialize::InputArchive ar;
+  try {
+    ar.load_from(path.string(), impl_->device);
+    impl_->model->load(ar);
+  } catch (const c10::Error& e) {
+    throw BadInput(path.string() + ": cannot load weights (does the config match the model?): " +
+                       std::string(e.what_without_backtrace()),
+                   __FILE__, __LINE__);
+  }
+}
+
+std::vector<float> Trainer::flat_state() const {
+  std::vector<float> out;
+  for (auto& t : impl_->state()) {
+    auto c = t.detach().to(torch::kCPU).to(torch::kFloat32).contiguous().view(-1);
+    out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+  return out;
+}
+
+int64_t Trainer::parameter_count() const { return tf::parameter_count(*impl_->model); }
+
+}  // namespace tf
