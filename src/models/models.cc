@@ -31,41 +31,50 @@ class Mlp : public Classifier {
 };
 
 // Conv blocks (Conv1d 'same' -> [BatchNorm] -> ReLU -> MaxPool) -> global pool -> Dropout -> Linear.
+// Implemented as conv -> BN -> max over non-overlapping windows -> ReLU: ReLU is
+// monotone, so relu(max(x)) == max(relu(x)) and the function is the same, but
+// the ReLU runs on a pool_size-times smaller tensor and the window max is a
+// plain reduction, much cheaper on CPU than max_pool1d's index-tracking kernel.
 class Cnn1d : public Classifier {
  public:
   Cnn1d(const config::Config& cfg, const InputShape& s) {
     auto chans = cfg.get_int_list("model.cnn1d.channels");
     auto kernels = cfg.get_int_list("model.cnn1d.kernel_sizes");
-    int64_t pool = cfg.get_int("model.cnn1d.pool_size");
+    pool_ = cfg.get_int("model.cnn1d.pool_size");
     bool bn = cfg.get_bool("model.cnn1d.batch_norm");
-    int64_t in = s.channels, len = s.steps;
+    int64_t in = s.channels;
     for (size_t i = 0; i < chans.size(); ++i) {
-      body_->push_back(nn::Conv1d(nn::Conv1dOptions(in, chans[i], kernels[i]).padding(kernels[i] / 2).bias(!bn)));
-      if (bn) body_->push_back(nn::BatchNorm1d(chans[i]));
-      body_->push_back(nn::ReLU());
-      if (pool > 1 && len / pool >= 1) {
-        body_->push_back(nn::MaxPool1d(nn::MaxPool1dOptions(pool)));
-        len /= pool;
-      }
+      convs_->push_back(nn::Conv1d(nn::Conv1dOptions(in, chans[i], kernels[i]).padding(kernels[i] / 2).bias(!bn)));
+      if (bn) norms_->push_back(nn::BatchNorm1d(chans[i]));
       in = chans[i];
     }
     max_pool_ = cfg.get_string("model.cnn1d.global_pool") == "max";
     dropout_ = nn::Dropout(cfg.get_float("model.cnn1d.dropout"));
     head_ = nn::Linear(in, s.classes);
-    register_module("body", body_);
+    register_module("convs", convs_);
+    register_module("norms", norms_);
     register_module("dropout", dropout_);
     register_module("head", head_);
   }
   torch::Tensor forward(torch::Tensor x) override {
-    auto h = body_->forward(x.transpose(1, 2));  // [B, C, T]
+    auto h = x.transpose(1, 2);  // [B, C, T]
+    for (size_t i = 0; i < convs_->size(); ++i) {
+      h = convs_[i]->as<nn::Conv1d>()->forward(h);
+      if (!norms_->is_empty()) h = norms_[i]->as<nn::BatchNorm1d>()->forward(h);
+      int64_t len = h.size(2) / pool_;
+      if (pool_ > 1 && len >= 1)
+        h = h.narrow(2, 0, len * pool_).reshape({h.size(0), h.size(1), len, pool_}).amax(3);
+      h = torch::relu(h);
+    }
     h = max_pool_ ? std::get<0>(h.max(2)) : h.mean(2);
     return head_->forward(dropout_->forward(h));
   }
 
  private:
-  nn::Sequential body_;
+  nn::ModuleList convs_, norms_;
   nn::Dropout dropout_{nullptr};
   nn::Linear head_{nullptr};
+  int64_t pool_ = 1;
   bool max_pool_ = false;
 };
 

@@ -66,6 +66,10 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& g : opt.param_groups()) g.options().set_lr(lr);
 }
 
+void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
+  if (max_norm > 0) torch::nn::utils::clip_grad_norm_(params, max_norm);
+}
+
 double get_lr(const torch::optim::Optimizer& opt) { return opt.param_groups().at(0).options().get_lr(); }
 
 void save_optimizer(torch::optim::Optimizer& opt, const std::string& path) {

@@ -19,6 +19,10 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::Config& cf
                                                         const std::vector<torch::Tensor>& params);
 
 void set_lr(torch::optim::Optimizer& opt, double lr);
+
+// Clips the global L2 norm of the gradients to `max_norm` (no-op when <= 0),
+// as `training.optimizer_config.clipnorm` asks.
+void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
 double get_lr(const torch::optim::Optimizer& opt);
 
 // Saves the optimizer state (torch archive) and its param-group options (JSON beside it).

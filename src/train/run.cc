@@ -137,14 +137,6 @@ std::string metrics_table(const nlohmann::json& m) {
 nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 training file");
   Splits s = load_splits(cfg);
-  const bool writer = comm.rank() == 0;
-  std::string dir;
-  if (writer)
-    dir = create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
-                         cfg.get_string("experiment.run_id"))
-              .string();
-  fs::path run_dir = broadcast_string(comm, dir);
-
   Normalizer norm = cfg.get_bool("data.normalize") ? Normalizer::fit(s.train) : Normalizer::identity(s.train.c);
   norm.apply(s.train);
   if (s.has_val) norm.apply(s.val);
@@ -160,13 +152,24 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   TF_CHECK_INPUT(no_leak < info.classes, "data.no_leak_class: " + std::to_string(no_leak) +
                                              " is not a class of the data (0.." + std::to_string(info.classes - 1) + ")");
 
+  // Everything the config can get wrong is checked above and in the trainer's
+  // constructor; only now is a run folder created.
+  Trainer trainer(cfg, comm, info);
+  trainer.validate_fit(s.has_val);
+  const bool writer = comm.rank() == 0;
+  std::string dir;
+  if (writer)
+    dir = create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
+                         cfg.get_string("experiment.run_id"))
+              .string();
+  fs::path run_dir = broadcast_string(comm, dir);
+
   if (writer) {
     atomic_write(run_dir / "config.yaml", cfg.to_yaml());
     atomic_write(run_dir / "model.json", info.to_json().dump(2) + "\n");
     atomic_write(run_dir / "normalizer.json", norm.to_json().dump(2) + "\n");
     atomic_write(run_dir / "splits.json", s.rows.dump() + "\n");
   }
-  Trainer trainer(cfg, comm, info);
   if (writer)
     spdlog::info("training {} ({} parameters) on {} rows, validating on {}, testing on {}; run folder {}",
                  cfg.get_string("model.name"), trainer.parameter_count(), s.train.n, s.val.n, s.test.n,

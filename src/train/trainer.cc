@@ -168,17 +168,8 @@ struct Trainer::Impl : TrainerControl {
     return r;
   }
 
-  FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
-    TF_CHECK_INPUT(train.n > 0, "no training rows");
-    const int64_t epochs = cfg.get_int("training.epochs");
-    const int64_t batch = cfg.get_int("training.batch_size");
-    const int64_t steps_per_epoch = (train.n + batch - 1) / batch;
-    if (sched.total_steps == 0) sched.total_steps = epochs * steps_per_epoch;
-    const double clip = cfg.get_float("training.optimizer_config.clipnorm");
-    const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
-    std::vector<std::string> metrics;
-    for (const auto& m : cfg.at("training.metrics")) metrics.push_back(m.get<std::string>());
-    if (!val) {
+  void validate_fit(bool has_val) const {
+    if (!has_val) {
       const std::pair<const char*, const char*> watched[] = {
           {"early_stopping", "early_stopping_monitor"},
           {"model_checkpoint", "checkpoint_monitor"},
@@ -191,6 +182,22 @@ struct Trainer::Impl : TrainerControl {
                            "\" needs validation data, but data.validation_split is 0 and data.val_path is empty");
       }
     }
+  }
+
+  FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
+    TF_CHECK_INPUT(train.n > 0, "no training rows");
+    const int64_t epochs = cfg.get_int("training.epochs");
+    const int64_t batch = cfg.get_int("training.batch_size");
+    const int64_t steps_per_epoch = (train.n + batch - 1) / batch;
+    if (sched.total_steps == 0) sched.total_steps = epochs * steps_per_epoch;
+    const double clip = cfg.get_float("training.optimizer_config.clipnorm");
+    const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
+    std::vector<std::string> metrics;
+    for (const auto& m : cfg.at("training.metrics")) metrics.push_back(m.get<std::string>());
+    validate_fit(val != nullptr);
+    // Dropout draws from LibTorch's global generator: reseed it so a fit
+    // depends on the seed alone, not on what ran before in this process.
+    torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1);
     CallbackSet cbs = make_callbacks(cfg, run_dir);
     auto [x_all, y_all] = tensors(train);
     FitResult result;
@@ -224,7 +231,7 @@ struct Trainer::Impl : TrainerControl {
           truths.push_back(y);
         }
         sync->average(params, static_cast<double>(m) / static_cast<double>(gn));
-        if (clip > 0) torch::nn::utils::clip_grad_norm_(params, clip);
+        clip_gradients(params, clip);
         opt->step();
         ++step;
       }
@@ -306,6 +313,7 @@ Trainer::~Trainer() = default;
 FitResult Trainer::fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
   return impl_->fit(train, val, run_dir);
 }
+void Trainer::validate_fit(bool has_validation) const { impl_->validate_fit(has_validation); }
 EvalResult Trainer::evaluate(const Dataset& d) { return impl_->evaluate(d); }
 std::vector<float> Trainer::predict_proba(const Dataset& d) { return impl_->predict_proba(d); }
 void Trainer::save_weights(const std::filesystem::path& path) { impl_->save_weights(path); }

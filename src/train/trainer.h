@@ -51,6 +51,10 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  // Checks what fit() would reject, before any file is written: callbacks
+  // that monitor validation values need validation data.
+  void validate_fit(bool has_validation) const;
+
   // Trains on `train` (normalised already), validating on `val` when given.
   // `run_dir` empty: no files are written.
   FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir);

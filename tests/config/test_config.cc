@@ -1,0 +1,124 @@
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "test_util.h"
+
+namespace tf::config {
+
+namespace {
+std::string error_of(const std::string& yaml) {
+  try {
+    Config::resolve(parse_text(yaml, "t.yaml"), "t.yaml");
+  } catch (const BadInput& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, DefaultsCoverEverySchemaKey) {
+  Config c = Config::defaults();
+  for (const auto& k : schema()) EXPECT_NO_THROW(c.at(k.path)) << k.path;
+  EXPECT_EQ(c.get_string("model.name"), "cnn1d");
+  EXPECT_EQ(c.get_int("training.callbacks.early_stopping_patience"), 10);
+}
+
+TEST(Config, SeedLayoutIsAcceptedAsIs) {
+  const char* seed = R"(
+training:
+  loss: focal_loss
+  loss_config: {gamma: 2.0, alpha: 0.25}
+  optimizer: adamw
+  learning_rate: 0.001
+  optimizer_config: {weight_decay: 0.01}
+  lr_schedule: warmup
+  lr_schedule_config: {initial_lr: 0.0001, warmup_steps: 100, decay_rate: 0.9, decay_steps: 1000}
+  epochs: 50
+  batch_size: 32
+  metrics: [accuracy, f1_weighted]
+  callbacks:
+    early_stopping: true
+    early_stopping_patience: 10
+    early_stopping_monitor: val_loss
+    model_checkpoint: true
+    checkpoint_monitor: val_f1_weighted
+    reduce_lr_on_plateau: true
+    reduce_lr_monitor: val_loss
+    reduce_lr_factor: 0.5
+    reduce_lr_patience: 5
+    tensorboard: false
+class_weights: {0: 1.0, 1: 5.0, 2: 5.0, 3: 5.0}
+)";
+  Config c = Config::resolve(parse_text(seed, "seed.yaml"));
+  EXPECT_EQ(c.get_string("training.optimizer"), "adamw");
+  EXPECT_DOUBLE_EQ(c.get_float("training.lr_schedule_config.initial_lr"), 1e-4);
+  EXPECT_DOUBLE_EQ(c.at("class_weights").at("1").get<double>(), 5.0);
+  EXPECT_EQ(c.get_int("training.batch_size"), 32);
+}
+
+TEST(Config, JsonIsAccepted) {
+  Config c = Config::resolve(parse_text(R"({"training": {"epochs": 3}})", "t.json"));
+  EXPECT_EQ(c.get_int("training.epochs"), 3);
+}
+
+TEST(Config, IntegerIsAcceptedForFloat) {
+  Config c = Config::resolve(parse_text("training: {learning_rate: 1}", "t"));
+  EXPECT_DOUBLE_EQ(c.get_float("training.learning_rate"), 1.0);
+}
+
+TEST(Config, ErrorsNameFullKeyValueAndExpectation) {
+  std::string e = error_of("training: {callbacks: {early_stopping_patience: -3}}");
+  EXPECT_NE(e.find("training.callbacks.early_stopping_patience"), std::string::npos) << e;
+  EXPECT_NE(e.find("-3"), std::string::npos) << e;
+  EXPECT_NE(e.find(">= 0"), std::string::npos) << e;
+
+  e = error_of("training: {callbacks: {early_stoping_patience: 3}}");
+  EXPECT_NE(e.find("training.callbacks.early_stoping_patience"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean training.callbacks.early_stopping_patience"), std::string::npos) << e;
+
+  e = error_of("training: {optimizer: adma}");
+  EXPECT_NE(e.find("training.optimizer"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean \"adam\""), std::string::npos) << e;
+
+  e = error_of("training: {epochs: ten}");
+  EXPECT_NE(e.find("expected an integer"), std::string::npos) << e;
+
+  e = error_of("model: {cnn1d: {channels: [16, 32], kernel_sizes: [3]}}");
+  EXPECT_NE(e.find("model.cnn1d.kernel_sizes"), std::string::npos) << e;
+}
+
+TEST(Config, MonitorMustBeLogged) {
+  std::string e = error_of("training: {callbacks: {early_stopping_monitor: val_f1_macro}, metrics: [accuracy]}");
+  EXPECT_NE(e.find("training.callbacks.early_stopping_monitor"), std::string::npos) << e;
+  EXPECT_EQ(error_of("training: {callbacks: {early_stopping_monitor: val_f1_macro}, metrics: [f1_macro]}"), "");
+}
+
+TEST(Config, OverridesParseYamlValues) {
+  json doc = parse_text("training: {epochs: 3}", "t");
+  apply_override(doc, "training.epochs=7");
+  apply_override(doc, "model.cnn1d.channels=[8, 8]");
+  apply_override(doc, "model.cnn1d.kernel_sizes=[3,3]");
+  apply_override(doc, "experiment.name=abc");
+  Config c = Config::resolve(doc);
+  EXPECT_EQ(c.get_int("training.epochs"), 7);
+  EXPECT_EQ(c.get_int_list("model.cnn1d.channels"), (std::vector<long long>{8, 8}));
+  EXPECT_EQ(c.get_string("experiment.name"), "abc");
+  EXPECT_THROW(apply_override(doc, "no_equals_sign"), BadInput);
+}
+
+TEST(Config, ResolvedYamlRoundTrips) {
+  Config a = Config::resolve(parse_text("training: {epochs: 4, learning_rate: 0.003}\nclass_weights: balanced", "t"));
+  Config b = Config::resolve(parse_text(a.to_yaml(), "round"));
+  EXPECT_EQ(a.doc(), b.doc());
+}
+
+TEST(Config, ReadmeReferenceIsGeneratedFromTheSchema) {
+  std::string readme = read_file(test::source_dir() / "README.md");
+  EXPECT_NE(readme.find(reference_markdown()), std::string::npos)
+      << "README.md's configuration reference is stale: paste the output of "
+         "'trainfleet config --print-reference'";
+}
+
+}  // namespace tf::config
