@@ -18,8 +18,12 @@
 namespace tf {
 
 void Commands::add_to(CLI::App& app) {
-  train_ = app.add_subcommand("train", "Train one model from a YAML/JSON config");
-  train_->add_option("config", config_path_, "Config file (YAML or JSON)")->required();
+  train_ = app.add_subcommand("train",
+                              "Train models from YAML/JSON configs; with several configs and rank groups, "
+                              "the groups train them at the same time");
+  train_->add_option("config", config_paths_, "Config file(s) (YAML or JSON)")->required();
+  train_->add_option("--ranks-per-run", ranks_per_run_,
+                     "Ranks per training run; the world splits into world/N groups (overrides runtime.ranks_per_run)");
   train_->add_option("--set", overrides_, "Override a config key: --set training.epochs=5 (repeatable)");
   train_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
 
@@ -52,45 +56,65 @@ void Commands::add_to(CLI::App& app) {
   config_->add_option("--set", overrides_, "Override a config key (with --check)");
 }
 
-int Commands::run() {
-  setup_logging(0, false);
-  if (train_->parsed()) return train();
-  if (evaluate_->parsed()) return evaluate();
-  if (predict_->parsed()) return predict();
-  if (make_data_->parsed()) return make_data();
-  if (config_->parsed()) return config();
+int Commands::run(World& world) {
+  setup_logging(world.comm.rank(), world.comm.rank() != 0);
+  if (train_->parsed()) return train(world);
+  if (evaluate_->parsed()) return evaluate(world);
+  if (predict_->parsed()) return predict(world);
+  if (make_data_->parsed()) return make_data(world);
+  if (config_->parsed()) return config(world);
   return kExitBadInput;
 }
 
-int Commands::train() {
-  auto cfg = config::Config::load(config_path_, overrides_);
-  setup_logging(0, false, cfg.get_string("runtime.log_level"));
-  LocalComm comm;
-  int threads = configure_threads(threads_ > 0 ? threads_ : static_cast<int>(cfg.get_int("runtime.threads")), 1);
-  spdlog::info("trainfleet train {}: {} rank(s), {} thread(s) per rank", config_path_, comm.size(), threads);
-  run_train(cfg, comm);
+int Commands::train(World& world) {
+  // Every config is read and checked on every rank before any training starts.
+  std::vector<config::Config> cfgs;
+  for (const auto& p : config_paths_) cfgs.push_back(config::Config::load(p, overrides_));
+  const auto& first = cfgs.front();
+  if (world.set_timeout) world.set_timeout(world.comm, first.get_float("runtime.collective_timeout_s"));
+  int per_run = ranks_per_run_ >= 0 ? ranks_per_run_ : static_cast<int>(first.get_int("runtime.ranks_per_run"));
+  const int size = world.comm.size();
+  if (per_run == 0) per_run = size;
+  TF_CHECK_INPUT(per_run >= 1 && per_run <= size && size % per_run == 0,
+                 "--ranks-per-run / runtime.ranks_per_run: " + std::to_string(per_run) + " does not divide the " +
+                     std::to_string(size) + " ranks of this job into equal groups");
+  const int groups = size / per_run, group_id = world.comm.rank() / per_run;
+  auto group = world.comm.split(group_id, world.comm.rank());
+  setup_logging(world.comm.rank(), group->rank() != 0, first.get_string("runtime.log_level"));
+  int threads = configure_threads(threads_ > 0 ? threads_ : static_cast<int>(first.get_int("runtime.threads")),
+                                  world.local_ranks);
+  if (world.comm.rank() == 0)
+    spdlog::info("trainfleet train: {} rank(s) as {} group(s) of {}, {} thread(s) per rank, {} config(s), {} backend",
+                 size, groups, per_run, threads, cfgs.size(), world.comm.backend());
+  if (static_cast<int>(cfgs.size()) < groups && world.comm.rank() == 0)
+    spdlog::warn("{} group(s) but only {} config(s): {} group(s) stay idle", groups, cfgs.size(), groups - cfgs.size());
+  for (size_t i = static_cast<size_t>(group_id); i < cfgs.size(); i += static_cast<size_t>(groups)) {
+    if (group->rank() == 0 && cfgs.size() > 1) spdlog::info("group {} trains {}", group_id, config_paths_[i]);
+    run_train(cfgs[i], *group);
+  }
+  world.comm.barrier();
   return kExitOk;
 }
 
-int Commands::evaluate() {
+int Commands::evaluate(World& world) {
   if (!out_path_.empty())
     TF_CHECK_INPUT(!fs::exists(out_path_), "--out " + out_path_ + " exists already; refusing to overwrite it");
-  configure_threads(threads_, 1);
-  LocalComm comm;
-  auto j = run_evaluate(run_dir_, data_path_, comm);
+  configure_threads(threads_, world.local_ranks);
+  auto j = run_evaluate(run_dir_, data_path_, world.comm);
+  if (world.comm.rank() != 0) return kExitOk;
   std::cout << metrics_table(j) << "\n";
   if (!out_path_.empty()) atomic_write(out_path_, j.dump(2) + "\n");
   return kExitOk;
 }
 
-int Commands::predict() {
-  configure_threads(threads_, 1);
-  LocalComm comm;
-  run_predict(run_dir_, data_path_, out_path_, comm);
+int Commands::predict(World& world) {
+  configure_threads(threads_, world.local_ranks);
+  run_predict(run_dir_, data_path_, out_path_, world.comm);
   return kExitOk;
 }
 
-int Commands::make_data() {
+int Commands::make_data(World& world) {
+  if (world.comm.rank() != 0) return kExitOk;
   if (if_missing_ && fs::exists(out_path_)) {
     spdlog::info("{} exists already; leaving it as it is", out_path_);
     return kExitOk;
@@ -108,7 +132,8 @@ int Commands::make_data() {
   return kExitOk;
 }
 
-int Commands::config() {
+int Commands::config(World& world) {
+  if (world.comm.rank() != 0) return kExitOk;
   if (print_defaults_) {
     std::cout << config::Config::defaults().to_yaml();
   } else if (print_reference_) {

@@ -1,5 +1,5 @@
 // The subcommands (train, evaluate, predict, make-data, config): their
-// options and what each runs.
+// options and what each runs on the world communicator.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,19 +7,28 @@
 #include <string>
 #include <vector>
 
+#include "comm/communicator.h"
+
 namespace tf {
+
+struct World {
+  Communicator& comm;
+  int local_ranks = 1;  // ranks of this job on this node
+  // Set by train once the config is read (MpiComm only; no-op for LocalComm).
+  void (*set_timeout)(Communicator&, double) = nullptr;
+};
 
 class Commands {
  public:
   void add_to(CLI::App& app);
-  int run();  // runs the parsed subcommand; returns the exit code
+  int run(World& world);  // runs the parsed subcommand; returns the exit code
 
  private:
-  int train();
-  int evaluate();
-  int predict();
-  int make_data();
-  int config();
+  int train(World& world);
+  int evaluate(World& world);
+  int predict(World& world);
+  int make_data(World& world);
+  int config(World& world);
 
   CLI::App* train_ = nullptr;
   CLI::App* evaluate_ = nullptr;
@@ -27,9 +36,11 @@ class Commands {
   CLI::App* make_data_ = nullptr;
   CLI::App* config_ = nullptr;
 
-  std::string config_path_, run_dir_, data_path_, out_path_;
+  std::vector<std::string> config_paths_;
+  std::string run_dir_, data_path_, out_path_;
   std::vector<std::string> overrides_;
   int threads_ = 0;
+  int ranks_per_run_ = -1;
   // make-data
   long long samples_ = 3000, steps_ = 1024, sites_ = 12;
   unsigned long long seed_ = 7;

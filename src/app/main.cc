@@ -1,14 +1,22 @@
 // trainfleet: trains and tunes neural classifiers for multichannel sensor
-// time series. Entry point: parses the command line, sets the process up,
-// runs one subcommand, and maps every error to an exit code (0 ok, 1
-// internal failure, 2 bad input) with a message naming host and rank.
+// time series. Entry point: parses the command line, sets the process up
+// (allocator, MPI when started by an MPI launcher), runs one subcommand, and
+// maps every error to an exit code (0 ok, 1 internal failure, 2 bad input)
+// with a message naming host and rank.
+//
+// Only this file calls MPI_Init / MPI_Finalize / MPI_Abort. A failure on any
+// rank of a multi-rank job aborts the whole job (MPI_Abort), so the other
+// ranks never hang in a collective waiting for it; MPI_Finalize is never
+// called while an exception is in flight.
 #include <CLI/CLI.hpp>
+#include <mpi.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
-#include <iostream>
+#include <memory>
 
 #include "app/commands.h"
+#include "comm/mpi_comm.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -16,6 +24,39 @@
 #ifndef TRAINFLEET_VERSION
 #define TRAINFLEET_VERSION "0.0.0"
 #endif
+
+namespace {
+
+int local_rank_count() {
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int n = 1;
+  MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  return n;
+}
+
+int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
+  int rc = tf::kExitInternal;
+  try {
+    rc = cmds.run(world);
+  } catch (const tf::Error& e) {
+    spdlog::error("{}", e.what());
+    spdlog::debug("raised at {}:{}", e.file(), e.line());
+    rc = e.exit_code();
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    rc = tf::kExitInternal;
+  }
+  if (rc != tf::kExitOk && distributed) {
+    spdlog::error("rank {} failed (exit code {}); aborting the whole job", world.comm.rank(), rc);
+    spdlog::default_logger()->flush();
+    MPI_Abort(MPI_COMM_WORLD, rc);
+  }
+  return rc;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   tf::tune_allocator();
@@ -31,14 +72,21 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : tf::kExitBadInput;
   }
-  try {
-    return cmds.run();
-  } catch (const tf::Error& e) {
-    spdlog::error("{}", e.what());
-    spdlog::debug("raised at {}:{}", e.file(), e.line());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    spdlog::error("internal error: {}", e.what());
-    return tf::kExitInternal;
+  if (!tf::launched_by_mpi()) {
+    tf::LocalComm comm;
+    tf::World world{comm, 1, nullptr};
+    return run_guarded(cmds, world, false);
   }
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  int rc;
+  {
+    tf::MpiComm comm(MPI_COMM_WORLD, false, 600.0);
+    tf::World world{comm, local_rank_count(), [](tf::Communicator& c, double s) {
+                      if (auto* m = dynamic_cast<tf::MpiComm*>(&c)) m->set_timeout(s);
+                    }};
+    rc = run_guarded(cmds, world, comm.size() > 1);
+  }
+  MPI_Finalize();
+  return rc;
 }

@@ -176,6 +176,13 @@ std::vector<KeySpec> build() {
           "weighted_categorical_crossentropy: {class id or name: weight}, or \"balanced\" "
           "(n_samples / (n_classes * count), as scikit-learn); null means balanced."),
       range(key("runtime.threads", T::kInt, 0, "Intra-op threads per rank (0 = cores / local ranks)."), 0, 1024),
+      range(key("runtime.ranks_per_run", T::kInt, 0,
+                "Ranks per training run (group size); the world is split into world/ranks_per_run groups "
+                "(0 = one group of all ranks). --ranks-per-run overrides it."),
+            0, kNoMax),
+      range(key("runtime.collective_timeout_s", T::kFloat, 600.0,
+                "A collective waiting longer than this reports the missing ranks and aborts the job."),
+            0, kNoMax, true),
       choice(key("runtime.device", T::kString, "cpu", "cpu, or cuda (one GPU per rank)."), {"cpu", "cuda"}),
       choice(key("runtime.log_level", T::kString, "info", "Log level."), {"debug", "info", "warn", "error"}),
   };

@@ -41,6 +41,17 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Test hook: TRAINFLEET_FAIL_AT="RANK:EPOCH" makes group rank RANK throw in the
+// middle of epoch EPOCH, to exercise the failure path of multi-rank jobs.
+std::pair<int, int64_t> fail_at() {
+  const char* v = std::getenv("TRAINFLEET_FAIL_AT");
+  if (!v) return {-1, -1};
+  int r = -1;
+  long long e = -1;
+  if (std::sscanf(v, "%d:%lld", &r, &e) != 2) return {-1, -1};
+  return {r, e};
+}
+
 // Rows [begin, end) of `n` that rank `r` of `world` owns for evaluation.
 std::pair<int64_t, int64_t> shard(int64_t n, int r, int world) { return {n * r / world, n * (r + 1) / world}; }
 }  // namespace
@@ -204,6 +215,7 @@ struct Trainer::Impl : TrainerControl {
     auto t_fit = Clock::now();
     for (auto& cb : cbs.all) cb->on_train_begin(*this);
     std::vector<int64_t> perm(static_cast<size_t>(train.n));
+    const auto fail = fail_at();
     for (int64_t epoch = 1; epoch <= epochs && !stop; ++epoch) {
       auto t_epoch = Clock::now();
       model->train();
@@ -213,6 +225,10 @@ struct Trainer::Impl : TrainerControl {
       auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
       std::vector<torch::Tensor> preds, truths;
       for (int64_t b = 0; b < steps_per_epoch; ++b) {
+        if (fail.first == comm.rank() && fail.second == epoch && b == steps_per_epoch / 2)
+          throw Error("injected failure on group rank " + std::to_string(comm.rank()) + " at epoch " +
+                          std::to_string(epoch) + " (TRAINFLEET_FAIL_AT)",
+                      __FILE__, __LINE__);
         int64_t g0 = b * batch, gn = std::min(batch, train.n - g0);
         auto [lo, hi] = shard(gn, comm.rank(), comm.size());
         int64_t m = hi - lo;

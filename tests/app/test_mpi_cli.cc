@@ -1,0 +1,145 @@
+// Multi-rank jobs through the real binary and mpirun: rank groups training
+// different configs at once, the launcher's single-node mode, and a rank that
+// fails mid-training.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "comm/communicator.h"
+#include "core/fs.h"
+#include "train/trainer.h"
+#include "test_util.h"
+
+namespace tf {
+
+namespace {
+struct Shell {
+  int exit_code = -1;
+  std::string output;
+  double seconds = 0;
+};
+
+Shell sh(const std::string& cmd, const fs::path& cwd) {
+  Shell r;
+  auto t0 = std::chrono::steady_clock::now();
+  std::string full = "cd '" + cwd.string() +
+                     "' && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 && " + cmd + " 2>&1";
+  FILE* p = ::popen(full.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int st = ::pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+std::string mpirun(int n) { return "mpirun -np " + std::to_string(n) + " --oversubscribe --bind-to none "; }
+std::string bin() { return std::string("'") + TF_BINARY + "'"; }
+
+// history.csv without the timing columns (time_s, samples_per_s).
+std::string history_without_timing(const fs::path& run) {
+  std::istringstream in(read_file(run / "history.csv"));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    for (int k = 0; k < 2; ++k) line = line.substr(0, line.rfind(','));
+    out += line + "\n";
+  }
+  return out;
+}
+
+void write_config(const fs::path& p, const std::string& name, const std::string& model, int epochs) {
+  test::write_text(p, "experiment: {name: " + name + ", output_dir: runs, seed: 3}\n"
+                      "data: {path: data.h5, test_split: 0.2, validation_split: 0.2}\n"
+                      "model: {name: " + model + ", cnn1d: {channels: [8, 8], kernel_sizes: [5, 3], pool_size: 2},"
+                      " mlp: {hidden_units: [16]}}\n"
+                      "training: {epochs: " + std::to_string(epochs) + ", batch_size: 16, learning_rate: 0.005,"
+                      " callbacks: {early_stopping: false}}\n");
+}
+
+fs::path only_run(const fs::path& dir) {
+  std::vector<fs::path> runs;
+  for (auto& e : fs::directory_iterator(dir)) runs.push_back(e.path());
+  EXPECT_EQ(runs.size(), 1u) << dir;
+  return runs.empty() ? fs::path() : runs.front();
+}
+}  // namespace
+
+class MpiCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto r = sh(bin() + " make-data --out data.h5 --samples 160 --steps 64 --seed 4", tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  test::TempDir tmp{"tf-mpi"};
+};
+
+// 4 ranks as 2 groups of 2 train two configs at once; each equals its own 2-rank run.
+TEST_F(MpiCli, TwoGroupsTrainTwoConfigsLikeSeparateRuns) {
+  write_config(tmp / "a.yaml", "a", "cnn1d", 3);
+  write_config(tmp / "b.yaml", "b", "mlp", 3);
+  auto r = sh(mpirun(4) + bin() + " train a.yaml b.yaml --ranks-per-run 2 --set experiment.output_dir=grouped",
+              tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("4 rank(s) as 2 group(s) of 2"), std::string::npos) << r.output;
+  for (const char* name : {"a", "b"}) {
+    auto single = sh(mpirun(2) + bin() + " train " + name + ".yaml --set experiment.output_dir=single", tmp.path());
+    ASSERT_EQ(single.exit_code, 0) << single.output;
+    fs::path g = only_run(tmp / "grouped" / name), s = only_run(tmp / "single" / name);
+    EXPECT_EQ(history_without_timing(g), history_without_timing(s)) << name;
+    auto sg = nlohmann::json::parse(read_file(g / "summary.json"));
+    auto ss = nlohmann::json::parse(read_file(s / "summary.json"));
+    EXPECT_EQ(sg["test"]["confusion_matrix"], ss["test"]["confusion_matrix"]) << name;
+    EXPECT_EQ(sg["ranks"], 2);
+  }
+}
+
+TEST_F(MpiCli, RanksPerRunMustDivideTheWorld) {
+  write_config(tmp / "a.yaml", "a", "mlp", 1);
+  auto r = sh(mpirun(4) + bin() + " train a.yaml --ranks-per-run 3", tmp.path());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("does not divide the 4 ranks"), std::string::npos) << r.output;
+}
+
+TEST_F(MpiCli, LauncherSingleNodeModeRunsFourRanks) {
+  write_config(tmp / "a.yaml", "a", "cnn1d", 2);
+  auto r = sh("TRAINFLEET_BIN=" + bin() + " '" + (test::source_dir() / "launcher/trainfleet-run").string() +
+                  "' -n 4 train a.yaml",
+              tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("4 rank(s) on this node"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("4 rank(s) as 1 group(s) of 4"), std::string::npos) << r.output;
+  auto s = nlohmann::json::parse(read_file(only_run(tmp / "runs/a") / "summary.json"));
+  EXPECT_EQ(s["ranks"], 4);
+}
+
+// One rank fails mid-training: the whole job ends quickly, names the rank, and
+// the last good checkpoint is intact.
+TEST_F(MpiCli, FailingRankAbortsTheJobAndKeepsTheGoodCheckpoint) {
+  write_config(tmp / "a.yaml", "a", "cnn1d", 6);
+  auto r = sh("TRAINFLEET_FAIL_AT=1:4 " + mpirun(2) + bin() +
+                  " train a.yaml --set training.callbacks.checkpoint_save_best_only=false",
+              tmp.path());
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_LT(r.seconds, 30.0);
+  EXPECT_NE(r.output.find("injected failure on group rank 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rank 1 failed"), std::string::npos) << r.output;
+  fs::path run = only_run(tmp / "runs/a");
+  EXPECT_FALSE(fs::exists(run / "model.pt"));  // the run did not finish
+  ASSERT_TRUE(fs::exists(run / "best.pt"));
+  ASSERT_TRUE(fs::exists(run / "checkpoints/epoch_0003.pt"));
+  EXPECT_FALSE(fs::exists(run / "checkpoints/epoch_0004.pt"));
+  for (auto& e : fs::directory_iterator(run)) EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos);
+  auto cfg = config::Config::load(run / "config.yaml");
+  auto info = ModelInfo::from_json(nlohmann::json::parse(read_file(run / "model.json")), "model.json");
+  LocalComm local;
+  Trainer t(cfg, local, info);
+  EXPECT_NO_THROW(t.load_weights(run / "best.pt"));
+  EXPECT_NO_THROW(t.load_weights(run / "checkpoints/epoch_0003.pt"));
+}
+
+}  // namespace tf

@@ -1,0 +1,110 @@
+// Data-parallel equivalence under mpirun: N ranks each taking B/N rows of
+// every global batch end with the same weights as one rank taking all B rows.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "comm/mpi_comm.h"
+#include "data/normalizer.h"
+#include "data/synth.h"
+#include "train/trainer.h"
+
+namespace tf {
+
+namespace {
+MpiComm& world() {
+  static MpiComm w(MPI_COMM_WORLD, false, 120.0);
+  return w;
+}
+
+struct Data {
+  Dataset train, val;
+  ModelInfo info;
+  Data() {
+    SynthOptions o;
+    o.samples = 150;  // 118 training rows: the last global batch of 16 is uneven
+    o.steps = 64;
+    o.seed = 11;
+    Dataset all = make_airleak_data(o);
+    std::vector<int64_t> rows(all.n), a, b;
+    for (int64_t i = 0; i < all.n; ++i) rows[i] = i;
+    stratified_split(all.y, rows, 0.21, 1, &a, &b);
+    train = all.subset(a);
+    val = all.subset(b);
+    auto z = Normalizer::fit(train);
+    z.apply(train);
+    z.apply(val);
+    info = {all.t, all.c, 4, {"n", "s", "m", "l"}, train.class_counts()};
+  }
+};
+
+config::Config cfg_for(const std::string& model, const std::string& optimizer) {
+  // Dropout off and no batch norm: both draw per-rank randomness or statistics
+  // by design (as in PyTorch DDP without SyncBatchNorm).
+  return config::Config::resolve(nlohmann::json{
+      {"model",
+       {{"name", model},
+        {"mlp", {{"dropout", 0.0}, {"hidden_units", {32}}}},
+        {"cnn1d", {{"channels", {8, 8}}, {"kernel_sizes", {5, 3}}, {"batch_norm", false}, {"dropout", 0.0}}},
+        {"lstm", {{"hidden_size", 16}, {"downsample", 4}}}}},
+      {"training",
+       {{"epochs", 2},
+        {"batch_size", 16},
+        {"optimizer", optimizer},
+        {"learning_rate", optimizer == "sgd" ? 0.05 : 0.003},
+        {"optimizer_config", {{"momentum", optimizer == "sgd" ? 0.9 : 0.0}}},
+        {"callbacks", {{"model_checkpoint", false}, {"early_stopping", false}}}}}});
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, static_cast<double>(std::fabs(a[i] - b[i])));
+  return d;
+}
+}  // namespace
+
+class Equivalence : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Equivalence, NRanksMatchOneRankWithTheFullBatch) {
+  Data d;
+  auto cfg = cfg_for(GetParam(), "sgd");
+  Trainer dp(cfg, world(), d.info);
+  auto fit_dp = dp.fit(d.train, &d.val, {});
+  LocalComm local;
+  Trainer one(cfg, local, d.info);
+  auto fit_one = one.fit(d.train, &d.val, {});
+  double diff = max_abs_diff(dp.flat_state(), one.flat_state());
+  EXPECT_LE(diff, 1e-5) << GetParam() << " on " << world().size() << " ranks";
+  // Every rank ends with identical weights.
+  auto mine = dp.flat_state();
+  std::vector<float> first = mine;
+  world().broadcast(first.data(), first.size() * sizeof(float), 0);
+  EXPECT_EQ(max_abs_diff(mine, first), 0.0);
+  // Epoch statistics come from all rows, as in the single-rank run.
+  for (size_t e = 0; e < fit_one.history.size(); ++e) {
+    EXPECT_NEAR(fit_dp.history[e].at("loss"), fit_one.history[e].at("loss"), 1e-5);
+    EXPECT_NEAR(fit_dp.history[e].at("val_loss"), fit_one.history[e].at("val_loss"), 1e-5);
+    EXPECT_EQ(fit_dp.history[e].at("val_accuracy"), fit_one.history[e].at("val_accuracy"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Equivalence, ::testing::Values("mlp", "cnn1d", "lstm"));
+
+TEST(Ddp, AdamStaysCloseAndPredictionsAreGathered) {
+  Data d;
+  auto cfg = cfg_for("cnn1d", "adam");
+  Trainer dp(cfg, world(), d.info);
+  dp.fit(d.train, &d.val, {});
+  LocalComm local;
+  Trainer one(cfg, local, d.info);
+  one.fit(d.train, &d.val, {});
+  EXPECT_LE(max_abs_diff(dp.flat_state(), one.flat_state()), 1e-4);
+  auto p_dp = dp.predict_proba(d.val);
+  auto p_one = one.predict_proba(d.val);
+  ASSERT_EQ(p_dp.size(), p_one.size());
+  EXPECT_LE(max_abs_diff(p_dp, p_one), 1e-4);
+}
+
+}  // namespace tf
