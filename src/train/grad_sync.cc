@@ -23,10 +23,12 @@ GradSync::GradSync(Communicator& comm, const std::vector<torch::Tensor>& params,
     bytes += b;
   }
   if (start < params.size()) bounds_.emplace_back(start, params.size());
+  // Buffers live where the communicator reduces: GPU memory for NCCL, host memory for MPI.
+  torch::Device dev = comm.backend() == "nccl" && !params.empty() ? params[0].device() : torch::Device(torch::kCPU);
   for (auto [a, z] : bounds_) {
     int64_t n = 0;
     for (size_t i = a; i < z; ++i) n += params[i].numel();
-    flat_.push_back(torch::empty({n}, torch::kFloat32));
+    flat_.push_back(torch::empty({n}, torch::TensorOptions().dtype(torch::kFloat32).device(dev)));
   }
 }
 
@@ -42,7 +44,7 @@ void GradSync::average(std::vector<torch::Tensor>& params, double weight) {
       auto dst = flat.narrow(0, off, n);
       const auto& g = params[i].grad();
       if (g.defined())
-        dst.copy_(g.reshape({-1}).to(torch::kCPU)).mul_(weight);
+        dst.copy_(g.reshape({-1})).mul_(weight);
       else
         dst.zero_();
       off += n;
@@ -51,11 +53,11 @@ void GradSync::average(std::vector<torch::Tensor>& params, double weight) {
     off = 0;
     for (size_t i = a; i < z; ++i) {
       int64_t n = params[i].numel();
-      auto src = flat.narrow(0, off, n).view(params[i].sizes()).to(params[i].device());
+      auto src = flat.narrow(0, off, n).view(params[i].sizes());
       if (params[i].grad().defined())
         params[i].mutable_grad().copy_(src);
       else
-        params[i].mutable_grad() = src.clone();
+        params[i].mutable_grad() = src.to(params[i].device(), /*non_blocking=*/false, /*copy=*/true);
       off += n;
     }
   }
@@ -66,10 +68,11 @@ void GradSync::broadcast_parameters(const std::vector<torch::Tensor>& params, co
   torch::NoGradGuard ng;
   std::vector<torch::Tensor> all = params;
   all.insert(all.end(), buffers.begin(), buffers.end());
+  const bool on_device = comm_.backend() == "nccl";
   for (auto& t : all) {
-    auto c = t.to(torch::kCPU).contiguous();
+    auto c = on_device ? t.contiguous() : t.to(torch::kCPU).contiguous();
     comm_.broadcast(c.data_ptr(), static_cast<size_t>(c.numel() * c.element_size()), 0);
-    t.copy_(c);
+    if (!c.is_same(t)) t.copy_(c);
   }
 }
 

@@ -16,6 +16,10 @@
 #include "train/optim.h"
 #include "train/schedule.h"
 
+#ifdef TRAINFLEET_HAVE_NCCL
+#include "comm/nccl_comm.h"
+#endif
+
 namespace tf {
 
 nlohmann::json ModelInfo::to_json() const {
@@ -65,6 +69,7 @@ struct Trainer::Impl : TrainerControl {
   std::unique_ptr<Loss> loss;
   std::unique_ptr<torch::optim::Optimizer> opt;
   std::vector<torch::Tensor> params;
+  std::unique_ptr<Communicator> device_comm;  // NCCL for gradients on GPUs, when built in
   std::unique_ptr<GradSync> sync;
   ScheduleSpec sched;
   double scale = 1.0;
@@ -77,13 +82,22 @@ struct Trainer::Impl : TrainerControl {
     if (cfg.get_string("runtime.device") == "cuda") {
       TF_CHECK_INPUT(torch::cuda::is_available(),
                      "runtime.device: \"cuda\" was asked for but this LibTorch build sees no CUDA device");
-      device = torch::Device(torch::kCUDA, static_cast<int>(torch::cuda::device_count() > 0 ? 0 : 0));
+      // One GPU per rank: the launcher narrows CUDA_VISIBLE_DEVICES to one device;
+      // otherwise ranks on a node take devices by their local rank.
+      int local = 0;
+      for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"})
+        if (const char* s = std::getenv(v)) local = std::atoi(s);
+      device = torch::Device(torch::kCUDA, static_cast<int>(local % static_cast<int>(torch::cuda::device_count())));
     }
     torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")));
     model = make_model(cfg, InputShape{info.steps, info.channels, info.classes});
     model->to(device);
     for (auto& p : model->parameters()) params.push_back(p);
-    sync = std::make_unique<GradSync>(comm, params);
+#ifdef TRAINFLEET_HAVE_NCCL
+    if (device.is_cuda() && comm.is_distributed())
+      device_comm = std::make_unique<NcclComm>(comm, device.index(), cfg.get_float("runtime.collective_timeout_s"));
+#endif
+    sync = std::make_unique<GradSync>(device_comm ? *device_comm : comm, params);
     sync->broadcast_parameters(model->parameters(), model->buffers());
     no_leak = cfg.get_int("data.no_leak_class");
     LossContext lc{info.class_counts, info.class_names, no_leak};
