@@ -119,6 +119,25 @@ void read_rows(hid_t dset, hid_t mem_type, const std::vector<int64_t>& rows, int
   }
 }
 
+// Label range checks; sets num_classes (from class_names, else max label + 1).
+void check_labels(Dataset& d, const std::vector<int64_t>& rows, const std::string& file, bool all_rows) {
+  int64_t max_label = -1;
+  for (size_t i = 0; i < d.y.size(); ++i) {
+    if (d.y[i] < 0) bad(file, "/y", "negative label " + std::to_string(d.y[i]) + " at row " + std::to_string(rows[i]));
+    max_label = std::max(max_label, d.y[i]);
+  }
+  if (!d.class_names.empty()) {
+    d.num_classes = static_cast<int64_t>(d.class_names.size());
+    if (max_label >= d.num_classes)
+      bad(file, "/y", "label " + std::to_string(max_label) + " is out of range: attribute class_names names " +
+                          std::to_string(d.num_classes) + " classes (labels must be 0.." +
+                          std::to_string(d.num_classes - 1) + ")");
+  } else {
+    d.num_classes = max_label + 1;
+  }
+  if (d.num_classes < 2 && all_rows) bad(file, "/y", "has a single class; classification needs at least 2");
+}
+
 }  // namespace
 
 H5Info inspect_h5(const std::filesystem::path& path) {
@@ -160,6 +179,25 @@ H5Info inspect_h5(const std::filesystem::path& path) {
   info.class_names = read_string_attr(f.get(), "class_names", file);
   if (info.class_names.empty()) info.class_names = read_string_attr(y.get(), "class_names", file);
   return info;
+}
+
+Dataset read_labels(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  H5Info info = inspect_h5(path);
+  Silence quiet;
+  Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  Dataset d;
+  d.source = file;
+  d.n = info.n;
+  d.t = info.t;
+  d.c = info.c;
+  std::vector<int64_t> rows(static_cast<size_t>(info.n));
+  for (int64_t i = 0; i < info.n; ++i) rows[i] = i;
+  Handle y(H5Dopen2(f.get(), "y", H5P_DEFAULT), H5Dclose);
+  read_rows(y.get(), H5T_NATIVE_INT64, rows, 1, d.y, file, "/y");
+  d.class_names = info.class_names;
+  check_labels(d, rows, file, true);
+  return d;
 }
 
 Dataset read_h5(const std::filesystem::path& path, const std::vector<int64_t>& rows_in) {
@@ -205,22 +243,8 @@ Dataset read_h5(const std::filesystem::path& path, const std::vector<int64_t>& r
                           std::to_string(i % d.c));
     }
   }
-  int64_t max_label = -1;
-  for (size_t i = 0; i < d.y.size(); ++i) {
-    if (d.y[i] < 0) bad(file, "/y", "negative label " + std::to_string(d.y[i]) + " at row " + std::to_string(rows[i]));
-    max_label = std::max(max_label, d.y[i]);
-  }
   d.class_names = info.class_names;
-  if (!d.class_names.empty()) {
-    d.num_classes = static_cast<int64_t>(d.class_names.size());
-    if (max_label >= d.num_classes)
-      bad(file, "/y", "label " + std::to_string(max_label) + " is out of range: attribute class_names names " +
-                          std::to_string(d.num_classes) + " classes (labels must be 0.." +
-                          std::to_string(d.num_classes - 1) + ")");
-  } else {
-    d.num_classes = max_label + 1;
-  }
-  if (d.num_classes < 2 && rows_in.empty()) bad(file, "/y", "has a single class; classification needs at least 2");
+  check_labels(d, rows, file, rows_in.empty());
   return d;
 }
 

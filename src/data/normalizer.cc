@@ -6,32 +6,40 @@
 
 namespace tf {
 
-Normalizer Normalizer::fit(const Dataset& d) {
-  TF_CHECK(d.n > 0, "cannot fit a normaliser on an empty data set");
-  Normalizer z;
-  std::vector<double> sum(d.c, 0.0), sq(d.c, 0.0);
-  // Two passes around a per-channel shift (the first value) keep the
-  // variance accurate for channels with large offsets.
-  std::vector<double> shift(d.c);
-  for (int64_t c = 0; c < d.c; ++c) shift[c] = d.x[c];
+std::vector<double> Normalizer::partial_sums(const Dataset& d) {
+  std::vector<double> s(static_cast<size_t>(2 * d.c + 1), 0.0);
   const int64_t rows = d.n * d.t;
   for (int64_t r = 0; r < rows; ++r) {
     const float* v = d.x.data() + r * d.c;
     for (int64_t c = 0; c < d.c; ++c) {
-      double x = v[c] - shift[c];
-      sum[c] += x;
-      sq[c] += x * x;
+      double x = v[c];
+      s[c] += x;
+      s[d.c + c] += x * x;
     }
   }
-  z.mean_.resize(d.c);
-  z.std_.resize(d.c);
-  for (int64_t c = 0; c < d.c; ++c) {
-    double m = sum[c] / rows;
-    double var = std::max(0.0, sq[c] / rows - m * m);
-    z.mean_[c] = m + shift[c];
-    z.std_[c] = var > 1e-24 ? std::sqrt(var) : 1.0;
+  s[2 * d.c] = static_cast<double>(rows);
+  return s;
+}
+
+Normalizer Normalizer::from_sums(const std::vector<double>& s, int64_t channels) {
+  TF_CHECK(static_cast<int64_t>(s.size()) == 2 * channels + 1 && s.back() > 0,
+           "cannot fit a normaliser on an empty data set");
+  Normalizer z;
+  z.mean_.resize(channels);
+  z.std_.resize(channels);
+  const double n = s.back();
+  for (int64_t c = 0; c < channels; ++c) {
+    double m = s[c] / n;
+    double var = std::max(0.0, s[channels + c] / n - m * m);
+    z.mean_[c] = m;
+    z.std_[c] = var > 1e-12 * std::max(1.0, m * m) ? std::sqrt(var) : 1.0;
   }
   return z;
+}
+
+Normalizer Normalizer::fit(const Dataset& d) {
+  TF_CHECK(d.n > 0, "cannot fit a normaliser on an empty data set");
+  return from_sums(partial_sums(d), d.c);
 }
 
 Normalizer Normalizer::identity(int64_t channels) {

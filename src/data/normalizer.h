@@ -16,6 +16,11 @@ class Normalizer {
   // (std of a constant channel is taken as 1).
   static Normalizer fit(const Dataset& d);
   static Normalizer identity(int64_t channels);
+  // Per-channel sums, sums of squares and the value count of `d`, laid out
+  // [sum_0..sum_{C-1}, sq_0..sq_{C-1}, count]: partial results that ranks
+  // holding different rows add up (all-reduce) before from_sums().
+  static std::vector<double> partial_sums(const Dataset& d);
+  static Normalizer from_sums(const std::vector<double>& sums, int64_t channels);
 
   void apply(Dataset& d) const;  // in place: (x - mean) / std
   nlohmann::json to_json() const;

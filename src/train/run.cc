@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "data/h5io.h"
 #include "data/normalizer.h"
+#include "data/row_source.h"
 #include "train/trainer.h"
 
 namespace tf {
@@ -24,7 +25,12 @@ std::string broadcast_string(Communicator& comm, std::string s) {
   return s;
 }
 
+// The rows of a training run. Training rows stay in the file (`train_rows`
+// of data.path) until the trainer asks for them, except on a single rank,
+// which reads them once (`train`); validation and test rows are read whole.
 struct Splits {
+  std::vector<int64_t> train_rows, train_labels;
+  Dataset labels;  // /y of data.path, with the shape and class names
   Dataset train, val, test;
   bool has_val = false, has_test = false;
   nlohmann::json rows;  // row numbers of data.path in each split (splits.json)
@@ -32,40 +38,68 @@ struct Splits {
 
 Splits load_splits(const config::Config& cfg) {
   Splits s;
-  Dataset all = read_h5(cfg.get_string("data.path"));
+  const std::string path = cfg.get_string("data.path");
+  s.labels = read_labels(path);
   const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
-  std::vector<int64_t> rows(static_cast<size_t>(all.n));
-  for (int64_t i = 0; i < all.n; ++i) rows[i] = i;
+  std::vector<int64_t> rows(static_cast<size_t>(s.labels.n));
+  for (int64_t i = 0; i < s.labels.n; ++i) rows[i] = i;
   std::vector<int64_t> rest = rows, held;
   if (!cfg.get_string("data.test_path").empty()) {
     s.test = read_h5(cfg.get_string("data.test_path"));
     s.has_test = true;
   } else if (cfg.get_float("data.test_split") > 0) {
-    stratified_split(all.y, rows, cfg.get_float("data.test_split"), seed, &rest, &held);
-    s.test = all.subset(held);
+    stratified_split(s.labels.y, rows, cfg.get_float("data.test_split"), seed, &rest, &held);
     s.has_test = !held.empty();
+    if (s.has_test) s.test = read_h5(path, held);
   }
-  std::vector<int64_t> train_rows = rest, val_rows;
+  std::vector<int64_t> val_rows;
+  s.train_rows = rest;
   if (!cfg.get_string("data.val_path").empty()) {
     s.val = read_h5(cfg.get_string("data.val_path"));
     s.has_val = true;
   } else if (cfg.get_float("data.validation_split") > 0) {
-    stratified_split(all.y, rest, cfg.get_float("data.validation_split"), seed + 1, &train_rows, &val_rows);
-    s.val = all.subset(val_rows);
+    stratified_split(s.labels.y, rest, cfg.get_float("data.validation_split"), seed + 1, &s.train_rows, &val_rows);
     s.has_val = !val_rows.empty();
+    if (s.has_val) s.val = read_h5(path, val_rows);
   }
-  s.train = all.subset(train_rows);
-  s.rows = {{"data", cfg.get_string("data.path")}, {"train", train_rows}, {"val", val_rows}, {"test", held}};
+  TF_CHECK_INPUT(!s.train_rows.empty(), path + ": no rows left for training after the test and validation splits");
+  for (auto r : s.train_rows) s.train_labels.push_back(s.labels.y[r]);
+  s.rows = {{"data", path}, {"train", s.train_rows}, {"val", val_rows}, {"test", held}};
   for (Dataset* d : {&s.val, &s.test}) {
     if (d->n == 0) continue;
-    TF_CHECK_INPUT(d->t == s.train.t && d->c == s.train.c,
+    TF_CHECK_INPUT(d->t == s.labels.t && d->c == s.labels.c,
                    d->source + ": windows are [" + std::to_string(d->t) + ", " + std::to_string(d->c) +
-                       "] but the training data has [" + std::to_string(s.train.t) + ", " +
-                       std::to_string(s.train.c) + "]");
-    d->num_classes = std::max(d->num_classes, s.train.num_classes);
+                       "] but the training data has [" + std::to_string(s.labels.t) + ", " +
+                       std::to_string(s.labels.c) + "]");
   }
-  s.train.num_classes = std::max({s.train.num_classes, s.val.num_classes, s.test.num_classes});
+  int64_t k = std::max({s.labels.num_classes, s.val.num_classes, s.test.num_classes});
+  s.labels.num_classes = s.val.num_classes = s.test.num_classes = k;
   return s;
+}
+
+// Per-channel normaliser over the training rows: each rank reads a contiguous
+// share of them, and the partial sums are added over the group. A single
+// rank keeps the rows it read (in `keep`) for training.
+Normalizer fit_normalizer(const config::Config& cfg, const Splits& s, Communicator& comm, Dataset* keep) {
+  const std::string path = cfg.get_string("data.path");
+  const int64_t n = static_cast<int64_t>(s.train_rows.size());
+  const int64_t lo = n * comm.rank() / comm.size(), hi = n * (comm.rank() + 1) / comm.size();
+  std::vector<int64_t> mine(s.train_rows.begin() + lo, s.train_rows.begin() + hi);
+  const bool want = cfg.get_bool("data.normalize");
+  Dataset part;
+  if (want || comm.size() == 1) part = read_h5(path, mine);  // also validates these rows (NaN/Inf, labels)
+  Normalizer norm = Normalizer::identity(s.labels.c);
+  if (want) {
+    std::vector<double> sums = Normalizer::partial_sums(part);
+    comm.allreduce_sum(sums.data(), sums.size());
+    norm = Normalizer::from_sums(sums, s.labels.c);
+  }
+  if (comm.size() == 1) {
+    norm.apply(part);
+    part.num_classes = s.labels.num_classes;
+    *keep = std::move(part);
+  }
+  return norm;
 }
 
 nlohmann::json read_json(const fs::path& p) {
@@ -137,17 +171,17 @@ std::string metrics_table(const nlohmann::json& m) {
 nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 training file");
   Splits s = load_splits(cfg);
-  Normalizer norm = cfg.get_bool("data.normalize") ? Normalizer::fit(s.train) : Normalizer::identity(s.train.c);
-  norm.apply(s.train);
+  Normalizer norm = fit_normalizer(cfg, s, comm, &s.train);
   if (s.has_val) norm.apply(s.val);
   if (s.has_test) norm.apply(s.test);
 
   ModelInfo info;
-  info.steps = s.train.t;
-  info.channels = s.train.c;
-  info.classes = s.train.num_classes;
-  info.class_counts = s.train.class_counts();
-  for (int64_t k = 0; k < info.classes; ++k) info.class_names.push_back(s.train.class_name(k));
+  info.steps = s.labels.t;
+  info.channels = s.labels.c;
+  info.classes = s.labels.num_classes;
+  info.class_counts.assign(static_cast<size_t>(info.classes), 0);
+  for (auto y : s.train_labels) info.class_counts[static_cast<size_t>(y)]++;
+  for (int64_t k = 0; k < info.classes; ++k) info.class_names.push_back(s.labels.class_name(k));
   const int64_t no_leak = cfg.get_int("data.no_leak_class");
   TF_CHECK_INPUT(no_leak < info.classes, "data.no_leak_class: " + std::to_string(no_leak) +
                                              " is not a class of the data (0.." + std::to_string(info.classes - 1) + ")");
@@ -172,16 +206,21 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   }
   if (writer)
     spdlog::info("training {} ({} parameters) on {} rows, validating on {}, testing on {}; run folder {}",
-                 cfg.get_string("model.name"), trainer.parameter_count(), s.train.n, s.val.n, s.test.n,
+                 cfg.get_string("model.name"), trainer.parameter_count(), s.train_rows.size(), s.val.n, s.test.n,
                  run_dir.string());
-  FitResult fit = trainer.fit(s.train, s.has_val ? &s.val : nullptr, run_dir);
+  const Dataset* val = s.has_val ? &s.val : nullptr;
+  FitResult fit = comm.size() == 1
+                      ? trainer.fit(s.train, val, run_dir)
+                      : trainer.fit(H5Rows(cfg.get_string("data.path"), s.train_rows, s.train_labels, s.labels.t,
+                                           s.labels.c, norm),
+                                    val, run_dir);
 
   nlohmann::json summary;
   summary["experiment"] = cfg.get_string("experiment.name");
   summary["run_dir"] = run_dir.string();
   summary["model"] = cfg.get_string("model.name");
   summary["parameters"] = trainer.parameter_count();
-  summary["rows"] = {{"train", s.train.n}, {"val", s.val.n}, {"test", s.test.n}};
+  summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.n}, {"test", s.test.n}};
   summary["epochs_run"] = fit.epochs_run;
   summary["stopped_early"] = fit.stopped_early;
   summary["best_epoch"] = fit.best_epoch;

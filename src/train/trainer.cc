@@ -209,11 +209,12 @@ struct Trainer::Impl : TrainerControl {
     }
   }
 
-  FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
-    TF_CHECK_INPUT(train.n > 0, "no training rows");
+  FitResult fit(const RowSource& source, const Dataset* val, const std::filesystem::path& run_dir) {
+    const int64_t n_train = source.size();
+    TF_CHECK_INPUT(n_train > 0, "no training rows");
     const int64_t epochs = cfg.get_int("training.epochs");
     const int64_t batch = cfg.get_int("training.batch_size");
-    const int64_t steps_per_epoch = (train.n + batch - 1) / batch;
+    const int64_t steps_per_epoch = (n_train + batch - 1) / batch;
     if (sched.total_steps == 0) sched.total_steps = epochs * steps_per_epoch;
     const double clip = cfg.get_float("training.optimizer_config.clipnorm");
     const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
@@ -224,11 +225,21 @@ struct Trainer::Impl : TrainerControl {
     // depends on the seed alone, not on what ran before in this process.
     torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1);
     CallbackSet cbs = make_callbacks(cfg, run_dir);
-    auto [x_all, y_all] = tensors(train);
+    // Training rows on this rank: all of them when they are in memory and this
+    // is the only rank; else, every epoch, just this rank's slices of the
+    // global batches (local[pos] = row of `part` holding global position pos).
+    const Dataset* whole = comm.size() == 1 ? source.in_memory() : nullptr;
+    Dataset part;
+    torch::Tensor x_all, y_all;
+    std::vector<int64_t> local(static_cast<size_t>(n_train), -1);
+    if (whole) {
+      std::tie(x_all, y_all) = tensors(*whole);
+      std::iota(local.begin(), local.end(), 0);
+    }
     FitResult result;
     auto t_fit = Clock::now();
     for (auto& cb : cbs.all) cb->on_train_begin(*this);
-    std::vector<int64_t> perm(static_cast<size_t>(train.n));
+    std::vector<int64_t> perm(static_cast<size_t>(n_train));
     const auto fail = fail_at();
     for (int64_t epoch = 1; epoch <= epochs && !stop; ++epoch) {
       auto t_epoch = Clock::now();
@@ -236,6 +247,20 @@ struct Trainer::Impl : TrainerControl {
       std::iota(perm.begin(), perm.end(), 0);
       std::mt19937_64 rng(seed * 1000003ULL + static_cast<uint64_t>(epoch));
       std::shuffle(perm.begin(), perm.end(), rng);
+      if (!whole) {
+        std::vector<int64_t> need;
+        for (int64_t b = 0; b < steps_per_epoch; ++b) {
+          int64_t g0 = b * batch, gn = std::min(batch, n_train - g0);
+          auto [lo, hi] = shard(gn, comm.rank(), comm.size());
+          need.insert(need.end(), perm.begin() + g0 + lo, perm.begin() + g0 + hi);
+        }
+        std::sort(need.begin(), need.end());
+        part = Dataset();
+        part = source.load(need);
+        std::tie(x_all, y_all) = tensors(part);
+        for (size_t i = 0; i < need.size(); ++i) local[static_cast<size_t>(need[i])] = static_cast<int64_t>(i);
+      }
+      std::vector<int64_t> idx_buf;
       auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
       std::vector<torch::Tensor> preds, truths;
       for (int64_t b = 0; b < steps_per_epoch; ++b) {
@@ -243,14 +268,16 @@ struct Trainer::Impl : TrainerControl {
           throw Error("injected failure on group rank " + std::to_string(comm.rank()) + " at epoch " +
                           std::to_string(epoch) + " (TRAINFLEET_FAIL_AT)",
                       __FILE__, __LINE__);
-        int64_t g0 = b * batch, gn = std::min(batch, train.n - g0);
+        int64_t g0 = b * batch, gn = std::min(batch, n_train - g0);
         auto [lo, hi] = shard(gn, comm.rank(), comm.size());
         int64_t m = hi - lo;
         double lr = schedule_lr(sched, step) * scale;
         set_lr(*opt, lr);
         for (auto& p : params) p.mutable_grad() = torch::Tensor();
         if (m > 0) {
-          auto idx = torch::from_blob(perm.data() + g0 + lo, {m}, torch::kInt64).to(device);
+          idx_buf.resize(static_cast<size_t>(m));
+          for (int64_t k = 0; k < m; ++k) idx_buf[k] = local[static_cast<size_t>(perm[g0 + lo + k])];
+          auto idx = torch::from_blob(idx_buf.data(), {m}, torch::kInt64).to(device);
           auto x = x_all.index_select(0, idx);
           auto y = y_all.index_select(0, idx);
           auto logits = model->forward(x.transpose(1, 2));
@@ -277,7 +304,7 @@ struct Trainer::Impl : TrainerControl {
       std::vector<double> buf = cm.as_doubles();
       buf.push_back(loss_sum.item<double>());
       comm.allreduce_sum(buf.data(), buf.size());
-      double train_loss = buf.back() / train.n;
+      double train_loss = buf.back() / n_train;
       buf.pop_back();
       cm = ConfusionMatrix::from_doubles(buf, info.classes);
       double train_seconds = since(t_epoch);
@@ -296,7 +323,7 @@ struct Trainer::Impl : TrainerControl {
                                                     " (lower training.learning_rate?)");
       logs.lr = get_lr(*opt);
       logs.seconds = since(t_epoch);
-      logs.samples_per_s = train.n / train_seconds;
+      logs.samples_per_s = n_train / train_seconds;
       logs.elapsed = since(t_fit);
       for (auto& cb : cbs.all) cb->on_epoch_end(logs, *this);
       result.history.push_back(logs.values);
@@ -341,6 +368,9 @@ Trainer::Trainer(const config::Config& cfg, Communicator& comm, const ModelInfo&
 Trainer::~Trainer() = default;
 
 FitResult Trainer::fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
+  return impl_->fit(MemoryRows(train), val, run_dir);
+}
+FitResult Trainer::fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir) {
   return impl_->fit(train, val, run_dir);
 }
 void Trainer::validate_fit(bool has_validation) const { impl_->validate_fit(has_validation); }

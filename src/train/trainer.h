@@ -18,6 +18,7 @@
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "data/dataset.h"
+#include "data/row_source.h"
 #include "train/metrics.h"
 
 namespace tf {
@@ -58,6 +59,8 @@ class Trainer {
   // Trains on `train` (normalised already), validating on `val` when given.
   // `run_dir` empty: no files are written.
   FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir);
+  // The same, reading each epoch only the training rows this rank needs.
+  FitResult fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir);
   EvalResult evaluate(const Dataset& d);
   // Class probabilities, row-major [n, classes].
   std::vector<float> predict_proba(const Dataset& d);

@@ -2,10 +2,14 @@
 // every global batch end with the same weights as one rank taking all B rows.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 
 #include "comm/mpi_comm.h"
+#include "data/h5io.h"
 #include "data/normalizer.h"
 #include "data/synth.h"
 #include "train/trainer.h"
@@ -91,6 +95,34 @@ TEST_P(Equivalence, NRanksMatchOneRankWithTheFullBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Equivalence, ::testing::Values("mlp", "cnn1d", "lstm"));
+
+// Training rows read from the file by each rank: only its slices of the batches.
+TEST(Ddp, EachRankReadsOnlyItsRowsFromTheFile) {
+  Data d;
+  std::string path = "/tmp/tf-ddp-" + std::to_string(::getpid() - world().rank()) + ".h5";
+  if (world().rank() == 0) {
+    Dataset raw = d.train;  // already normalised: an identity normaliser keeps it so
+    std::remove(path.c_str());
+    write_h5(path, raw);
+  }
+  world().barrier();
+  std::vector<int64_t> rows(static_cast<size_t>(d.train.n));
+  for (int64_t i = 0; i < d.train.n; ++i) rows[i] = i;
+  H5Rows source(path, rows, d.train.y, d.train.t, d.train.c, Normalizer::identity(d.train.c));
+  auto cfg = cfg_for("cnn1d", "sgd");
+  Trainer dp(cfg, world(), d.info);
+  dp.fit(source, &d.val, {});
+  LocalComm local;
+  Trainer one(cfg, local, d.info);
+  one.fit(d.train, &d.val, {});
+  EXPECT_LE(max_abs_diff(dp.flat_state(), one.flat_state()), 1e-5);
+  // 2 epochs; each rank's share of every batch of 16, plus at most one row of rounding per batch.
+  const int64_t steps = (d.train.n + 15) / 16;
+  EXPECT_LE(source.rows_read(), 2 * (d.train.n / world().size() + steps));
+  EXPECT_GT(source.rows_read(), 0);
+  world().barrier();
+  if (world().rank() == 0) std::remove(path.c_str());
+}
 
 TEST(Ddp, AdamStaysCloseAndPredictionsAreGathered) {
   Data d;
