@@ -255,9 +255,11 @@ struct Trainer::Impl : TrainerControl {
           need.insert(need.end(), perm.begin() + g0 + lo, perm.begin() + g0 + hi);
         }
         std::sort(need.begin(), need.end());
+        auto t_load = Clock::now();
         part = Dataset();
         part = source.load(need);
         std::tie(x_all, y_all) = tensors(part);
+        spdlog::debug("epoch {}: read {} training rows in {:.3f}s", epoch, need.size(), since(t_load));
         for (size_t i = 0; i < need.size(); ++i) local[static_cast<size_t>(need[i])] = static_cast<int64_t>(i);
       }
       std::vector<int64_t> idx_buf;
