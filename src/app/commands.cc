@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "cv/runner.h"
 #include "data/h5io.h"
 #include "data/synth.h"
 #include "train/run.h"
@@ -47,6 +48,17 @@ void Commands::add_to(CLI::App& app) {
   make_data_->add_option("--seed", seed_, "Random seed")->default_val(7);
   make_data_->add_flag("--if-missing", if_missing_, "Do nothing when the output file exists already");
 
+  cv_ = app.add_subcommand("cv",
+                           "Cross-validate a config: folds run in parallel on rank groups, each fold data-parallel "
+                           "inside its group; rerunning the same command resumes");
+  cv_->add_option("config", config_paths_, "Config file (YAML or JSON)")->required()->expected(1);
+  cv_->add_option("--set", overrides_, "Override a config key: --set cv.n_splits=10 (repeatable)");
+  cv_->add_option("--cv-method", cv_method_, "Splitter (cv.method), e.g. stratified_kfold, group_kfold");
+  cv_->add_option("--n-splits", n_splits_, "Number of folds (cv.n_splits)");
+  cv_->add_option("--scoring", scoring_, "Comma-separated metrics (cv.scoring), e.g. accuracy,f1_macro");
+  cv_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per fold's training run (overrides runtime.ranks_per_run)");
+  cv_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
+
   config_ = app.add_subcommand("config", "Print the config schema's defaults or check a config");
   auto* group = config_->add_option_group("action");
   group->add_flag("--print-defaults", print_defaults_, "Print every key with its default as YAML");
@@ -63,6 +75,7 @@ int Commands::run(World& world) {
   if (predict_->parsed()) return predict(world);
   if (make_data_->parsed()) return make_data(world);
   if (config_->parsed()) return config(world);
+  if (cv_->parsed()) return cv(world);
   return kExitBadInput;
 }
 
@@ -71,6 +84,25 @@ int Commands::train(World& world) {
   std::vector<config::Config> cfgs;
   for (const auto& p : config_paths_) cfgs.push_back(config::Config::load(p, overrides_));
   const auto& first = cfgs.front();
+  Groups g = make_groups(world, first);
+  const int groups = g.count, group_id = g.id;
+  auto& group = g.group;
+  if (world.comm.rank() == 0)
+    spdlog::info("trainfleet train: {} rank(s) as {} group(s) of {}, {} thread(s) per rank, {} config(s), {} backend",
+                 world.comm.size(), groups, g.per_run, g.threads, cfgs.size(), world.comm.backend());
+  if (static_cast<int>(cfgs.size()) < groups && world.comm.rank() == 0)
+    spdlog::warn("{} group(s) but only {} config(s): {} group(s) stay idle", groups, cfgs.size(), groups - cfgs.size());
+  for (size_t i = static_cast<size_t>(group_id); i < cfgs.size(); i += static_cast<size_t>(groups)) {
+    if (group->rank() == 0 && cfgs.size() > 1) spdlog::info("group {} trains {}", group_id, config_paths_[i]);
+    run_train(cfgs[i], *group);
+  }
+  // Groups that finish early wait here for the others: not a hang.
+  if (world.set_timeout) world.set_timeout(world.comm, 30.0 * 24 * 3600);
+  world.comm.barrier();
+  return kExitOk;
+}
+
+Commands::Groups Commands::make_groups(World& world, const config::Config& first) {
   if (world.set_timeout) world.set_timeout(world.comm, first.get_float("runtime.collective_timeout_s"));
   int per_run = ranks_per_run_ >= 0 ? ranks_per_run_ : static_cast<int>(first.get_int("runtime.ranks_per_run"));
   const int size = world.comm.size();
@@ -78,21 +110,35 @@ int Commands::train(World& world) {
   TF_CHECK_INPUT(per_run >= 1 && per_run <= size && size % per_run == 0,
                  "--ranks-per-run / runtime.ranks_per_run: " + std::to_string(per_run) + " does not divide the " +
                      std::to_string(size) + " ranks of this job into equal groups");
-  const int groups = size / per_run, group_id = world.comm.rank() / per_run;
-  auto group = world.comm.split(group_id, world.comm.rank());
-  setup_logging(world.comm.rank(), group->rank() != 0, first.get_string("runtime.log_level"));
-  int threads = configure_threads(threads_ > 0 ? threads_ : static_cast<int>(first.get_int("runtime.threads")),
-                                  world.local_ranks);
+  Groups g;
+  g.per_run = per_run;
+  g.count = size / per_run;
+  g.id = world.comm.rank() / per_run;
+  g.group = world.comm.split(g.id, world.comm.rank());
+  if (world.set_timeout) world.set_timeout(*g.group, first.get_float("runtime.collective_timeout_s"));
+  setup_logging(world.comm.rank(), g.group->rank() != 0, first.get_string("runtime.log_level"));
+  g.threads = configure_threads(threads_ > 0 ? threads_ : static_cast<int>(first.get_int("runtime.threads")),
+                                world.local_ranks);
+  return g;
+}
+
+int Commands::cv(World& world) {
+  std::vector<std::string> sets = overrides_;
+  if (!cv_method_.empty()) sets.push_back("cv.method=" + cv_method_);
+  if (n_splits_ > 0) sets.push_back("cv.n_splits=" + std::to_string(n_splits_));
+  if (!scoring_.empty()) sets.push_back("cv.scoring=[" + scoring_ + "]");
+  auto cfg = config::Config::load(config_paths_.front(), sets);
+  Groups g = make_groups(world, cfg);
   if (world.comm.rank() == 0)
-    spdlog::info("trainfleet train: {} rank(s) as {} group(s) of {}, {} thread(s) per rank, {} config(s), {} backend",
-                 size, groups, per_run, threads, cfgs.size(), world.comm.backend());
-  if (static_cast<int>(cfgs.size()) < groups && world.comm.rank() == 0)
-    spdlog::warn("{} group(s) but only {} config(s): {} group(s) stay idle", groups, cfgs.size(), groups - cfgs.size());
-  for (size_t i = static_cast<size_t>(group_id); i < cfgs.size(); i += static_cast<size_t>(groups)) {
-    if (group->rank() == 0 && cfgs.size() > 1) spdlog::info("group {} trains {}", group_id, config_paths_[i]);
-    run_train(cfgs[i], *group);
+    spdlog::info("trainfleet cv: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
+                 g.per_run, g.threads);
+  auto results = cv::run_cv(cfg, world.comm, *g.group, g.id, [&](double s) {
+    if (world.set_timeout) world.set_timeout(world.comm, s);
+  });
+  if (world.comm.rank() == 0) {
+    std::cout << cv::results_table(results) << "\n";
+    spdlog::info("results: {}", (fs::path(results["run_dir"].get<std::string>()) / "cv_results.json").string());
   }
-  world.comm.barrier();
   return kExitOk;
 }
 

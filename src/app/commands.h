@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "comm/communicator.h"
+#include "config/config.h"
 
 namespace tf {
 
@@ -29,12 +32,23 @@ class Commands {
   int predict(World& world);
   int make_data(World& world);
   int config(World& world);
+  int cv(World& world);
+
+  // Splits the world into groups of `per_run` ranks (0 = all); sets logging and threads.
+  struct Groups {
+    std::unique_ptr<Communicator> group;
+    int id = 0, count = 1, per_run = 1, threads = 1;
+  };
+  Groups make_groups(World& world, const config::Config& first);
 
   CLI::App* train_ = nullptr;
   CLI::App* evaluate_ = nullptr;
   CLI::App* predict_ = nullptr;
   CLI::App* make_data_ = nullptr;
   CLI::App* config_ = nullptr;
+  CLI::App* cv_ = nullptr;
+  std::string cv_method_, scoring_;
+  long long n_splits_ = 0;
 
   std::vector<std::string> config_paths_;
   std::string run_dir_, data_path_, out_path_;

@@ -21,6 +21,15 @@ enum class ReduceOp { kSum, kMax, kMin };
 
 size_t dtype_size(DType t);
 
+// A counter shared by every rank of a communicator: next() hands out 0, 1,
+// 2, ... across all callers, in any order, with no rank having to answer
+// (MPI one-sided fetch-and-add). Dynamic work queues are built on it.
+class SharedCounter {
+ public:
+  virtual ~SharedCounter() = default;
+  virtual int64_t next() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -38,6 +47,8 @@ class Communicator {
   virtual void barrier() = 0;
   // Sub-communicator of the ranks with the same `color`, ordered by `key`.
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+  // Collective: a counter shared by all ranks; destroy it collectively too.
+  virtual std::unique_ptr<SharedCounter> make_counter() = 0;
 
   // Typed helpers.
   void allreduce_sum(double* v, size_t n) { allreduce(v, n, DType::kFloat64, ReduceOp::kSum); }
@@ -54,6 +65,7 @@ class LocalComm final : public Communicator {
   void allgather(const void* send, void* recv, size_t bytes) override;
   void barrier() override {}
   std::unique_ptr<Communicator> split(int, int) override { return std::make_unique<LocalComm>(); }
+  std::unique_ptr<SharedCounter> make_counter() override;
 };
 
 }  // namespace tf

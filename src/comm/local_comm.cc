@@ -13,6 +13,18 @@ size_t dtype_size(DType t) {
   return 0;
 }
 
+namespace {
+class LocalCounter final : public SharedCounter {
+ public:
+  int64_t next() override { return value_++; }
+
+ private:
+  int64_t value_ = 0;
+};
+}  // namespace
+
+std::unique_ptr<SharedCounter> LocalComm::make_counter() { return std::make_unique<LocalCounter>(); }
+
 void LocalComm::allgather(const void* send, void* recv, size_t bytes) {
   if (send != recv) std::memmove(recv, send, bytes);
 }

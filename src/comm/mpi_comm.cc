@@ -173,6 +173,45 @@ void MpiComm::barrier() {
   wait(req, "MPI_Ibarrier", 0, __FILE__, __LINE__);
 }
 
+namespace {
+// One int64 in an MPI window on rank 0, advanced with MPI_Fetch_and_op under a
+// passive-target lock_all epoch.
+class MpiCounter final : public SharedCounter {
+ public:
+  explicit MpiCounter(MPI_Comm comm) {
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Aint bytes = rank == 0 ? static_cast<MPI_Aint>(sizeof(int64_t)) : 0;
+    MPI_Win_allocate(bytes, sizeof(int64_t), MPI_INFO_NULL, comm, &base_, &win_);
+    if (rank == 0) *base_ = 0;
+    MPI_Barrier(comm);
+    MPI_Win_lock_all(0, win_);
+  }
+  ~MpiCounter() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    MPI_Win_unlock_all(win_);
+    MPI_Win_free(&win_);
+  }
+  int64_t next() override {
+    int64_t one = 1, got = 0;
+    MPI_Fetch_and_op(&one, &got, MPI_INT64_T, 0, 0, MPI_SUM, win_);
+    MPI_Win_flush(0, win_);
+    return got;
+  }
+
+ private:
+  MPI_Win win_ = MPI_WIN_NULL;
+  int64_t* base_ = nullptr;
+};
+}  // namespace
+
+std::unique_ptr<SharedCounter> MpiComm::make_counter() {
+  arrive("make_counter");
+  return std::make_unique<MpiCounter>(comm_);
+}
+
 std::unique_ptr<Communicator> MpiComm::split(int color, int key) {
   arrive("split");
   MPI_Comm sub;

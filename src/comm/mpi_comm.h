@@ -44,6 +44,7 @@ class MpiComm final : public Communicator {
   void allgather(const void* send, void* recv, size_t bytes) override;
   void barrier() override;
   std::unique_ptr<Communicator> split(int color, int key) override;
+  std::unique_ptr<SharedCounter> make_counter() override;
 
   MPI_Comm handle() const { return comm_; }
   int world_rank() const { return world_rank_; }

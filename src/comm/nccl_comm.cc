@@ -133,4 +133,8 @@ std::unique_ptr<Communicator> NcclComm::split(int, int) {
               __FILE__, __LINE__);
 }
 
+std::unique_ptr<SharedCounter> NcclComm::make_counter() {
+  throw Error(s_->where + ": NcclComm has no shared counter; use the host communicator's", __FILE__, __LINE__);
+}
+
 }  // namespace tf

@@ -36,6 +36,7 @@ class NcclComm final : public Communicator {
   void barrier() override;
   // Splitting needs the host communicator's split; build a new NcclComm on it instead.
   std::unique_ptr<Communicator> split(int color, int key) override;
+  std::unique_ptr<SharedCounter> make_counter() override;
 
   // Number of CUDA devices visible (0 when there is no driver).
   static int device_count();

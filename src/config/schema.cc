@@ -171,6 +171,24 @@ std::vector<KeySpec> build() {
       range(key("training.callbacks.reduce_lr_min_lr", T::kFloat, 0.0, "Lower bound on the LR."), 0, 10),
       key("training.callbacks.tensorboard", T::kBool, false,
           "TensorBoard event files (not available in this version: true is rejected)."),
+      // ---------------------------------------------------------------- cross-validation
+      choice(key("cv.method", T::kString, "stratified_kfold", "Splitter of `trainfleet cv` (scikit-learn semantics)."),
+             {"kfold", "stratified_kfold", "group_kfold", "stratified_group_kfold", "leave_one_out",
+              "leave_one_group_out", "leave_p_groups_out", "time_series_split"}),
+      range(key("cv.n_splits", T::kInt, 5, "Number of folds (time_series_split: number of splits)."), 2, kNoMax),
+      key("cv.shuffle", T::kBool, false, "Shuffle before splitting (k-fold splitters; seeded by cv.random_state)."),
+      range(key("cv.random_state", T::kInt, 0, "Seed of the shuffle."), 0, 4294967295.0),
+      range(key("cv.p_groups", T::kInt, 2, "leave_p_groups_out: groups left out per fold."), 1, kNoMax),
+      range(key("cv.gap", T::kInt, 0, "time_series_split: rows dropped between train and test."), 0, kNoMax),
+      range(key("cv.test_size", T::kInt, 0, "time_series_split: test rows per split (0 = n / (n_splits + 1))."), 0,
+            kNoMax),
+      range(key("cv.max_train_size", T::kInt, 0, "time_series_split: most recent training rows kept (0 = all)."), 0,
+            kNoMax),
+      key("cv.scoring", T::kStringList, json::array({"accuracy", "f1_macro", "f1_weighted", "leak_recall"}),
+          "Metrics reported per fold, as mean +- std, and pooled over the out-of-fold predictions."),
+      key("cv.nested", T::kBool, false,
+          "Nested CV: every outer training set is itself cross-validated (inner folds never see outer test rows)."),
+      range(key("cv.inner_n_splits", T::kInt, 3, "Nested CV: inner folds per outer fold."), 2, kNoMax),
       // ---------------------------------------------------------------- class weights, runtime
       key("class_weights", T::kClassWeights, nullptr,
           "weighted_categorical_crossentropy: {class id or name: weight}, or \"balanced\" "
@@ -187,7 +205,7 @@ std::vector<KeySpec> build() {
       choice(key("runtime.log_level", T::kString, "info", "Log level."), {"debug", "info", "warn", "error"}),
   };
   for (auto& k : s) {
-    if (k.path == "training.metrics") k.choices = metric_names();
+    if (k.path == "training.metrics" || k.path == "cv.scoring") k.choices = metric_names();
   }
   return s;
 }

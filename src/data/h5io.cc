@@ -196,6 +196,14 @@ Dataset read_labels(const std::filesystem::path& path) {
   for (int64_t i = 0; i < info.n; ++i) rows[i] = i;
   Handle y(H5Dopen2(f.get(), "y", H5P_DEFAULT), H5Dclose);
   read_rows(y.get(), H5T_NATIVE_INT64, rows, 1, d.y, file, "/y");
+  if (info.has_groups) {
+    Handle g(H5Dopen2(f.get(), "groups", H5P_DEFAULT), H5Dclose);
+    read_rows(g.get(), H5T_NATIVE_INT64, rows, 1, d.groups, file, "/groups");
+  }
+  if (info.has_time) {
+    Handle t(H5Dopen2(f.get(), "time", H5P_DEFAULT), H5Dclose);
+    read_rows(t.get(), H5T_NATIVE_DOUBLE, rows, 1, d.time, file, "/time");
+  }
   d.class_names = info.class_names;
   check_labels(d, rows, file, true);
   return d;

@@ -29,7 +29,8 @@ H5Info inspect_h5(const std::filesystem::path& path);
 // values (NaN/Inf, label range). `rows` must be sorted ascending.
 Dataset read_h5(const std::filesystem::path& path, const std::vector<int64_t>& rows = {});
 
-// Only the labels (/y), their class count and names: no windows are read.
+// Only the labels (/y, with /groups and /time when present), the class count
+// and names: no windows are read.
 Dataset read_labels(const std::filesystem::path& path);
 
 // Writes `d` to `path` atomically (temp file + rename). Refuses to replace an

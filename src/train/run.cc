@@ -25,19 +25,10 @@ std::string broadcast_string(Communicator& comm, std::string s) {
   return s;
 }
 
-// The rows of a training run. Training rows stay in the file (`train_rows`
-// of data.path) until the trainer asks for them, except on a single rank,
-// which reads them once (`train`); validation and test rows are read whole.
-struct Splits {
-  std::vector<int64_t> train_rows, train_labels;
-  Dataset labels;  // /y of data.path, with the shape and class names
-  Dataset train, val, test;
-  bool has_val = false, has_test = false;
-  nlohmann::json rows;  // row numbers of data.path in each split (splits.json)
-};
+}  // namespace
 
-Splits load_splits(const config::Config& cfg) {
-  Splits s;
+TrainSplit load_splits(const config::Config& cfg) {
+  TrainSplit s;
   const std::string path = cfg.get_string("data.path");
   s.labels = read_labels(path);
   const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
@@ -77,10 +68,12 @@ Splits load_splits(const config::Config& cfg) {
   return s;
 }
 
+namespace {
+
 // Per-channel normaliser over the training rows: each rank reads a contiguous
 // share of them, and the partial sums are added over the group. A single
 // rank keeps the rows it read (in `keep`) for training.
-Normalizer fit_normalizer(const config::Config& cfg, const Splits& s, Communicator& comm, Dataset* keep) {
+Normalizer fit_normalizer(const config::Config& cfg, const TrainSplit& s, Communicator& comm, Dataset* keep) {
   const std::string path = cfg.get_string("data.path");
   const int64_t n = static_cast<int64_t>(s.train_rows.size());
   const int64_t lo = n * comm.rank() / comm.size(), hi = n * (comm.rank() + 1) / comm.size();
@@ -168,9 +161,8 @@ std::string metrics_table(const nlohmann::json& m) {
   return os.str();
 }
 
-nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
-  TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 training file");
-  Splits s = load_splits(cfg);
+TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSplit& s,
+                        const std::function<fs::path()>& make_run_dir, bool keep_test_proba) {
   Normalizer norm = fit_normalizer(cfg, s, comm, &s.train);
   if (s.has_val) norm.apply(s.val);
   if (s.has_test) norm.apply(s.test);
@@ -192,10 +184,7 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   trainer.validate_fit(s.has_val);
   const bool writer = comm.rank() == 0;
   std::string dir;
-  if (writer)
-    dir = create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
-                         cfg.get_string("experiment.run_id"))
-              .string();
+  if (writer) dir = make_run_dir().string();
   fs::path run_dir = broadcast_string(comm, dir);
 
   if (writer) {
@@ -203,11 +192,10 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
     atomic_write(run_dir / "model.json", info.to_json().dump(2) + "\n");
     atomic_write(run_dir / "normalizer.json", norm.to_json().dump(2) + "\n");
     atomic_write(run_dir / "splits.json", s.rows.dump() + "\n");
-  }
-  if (writer)
     spdlog::info("training {} ({} parameters) on {} rows, validating on {}, testing on {}; run folder {}",
                  cfg.get_string("model.name"), trainer.parameter_count(), s.train_rows.size(), s.val.n, s.test.n,
                  run_dir.string());
+  }
   const Dataset* val = s.has_val ? &s.val : nullptr;
   FitResult fit = comm.size() == 1
                       ? trainer.fit(s.train, val, run_dir)
@@ -215,7 +203,8 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
                                            s.labels.c, norm),
                                     val, run_dir);
 
-  nlohmann::json summary;
+  TrainOutput out;
+  nlohmann::json& summary = out.summary;
   summary["experiment"] = cfg.get_string("experiment.name");
   summary["run_dir"] = run_dir.string();
   summary["model"] = cfg.get_string("model.name");
@@ -228,14 +217,28 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   summary["ranks"] = comm.size();
   if (s.has_val) summary["val"] = eval_json(trainer.evaluate(s.val), info, no_leak);
   if (s.has_test) summary["test"] = eval_json(trainer.evaluate(s.test), info, no_leak);
+  if (s.has_test && keep_test_proba) out.test_proba = trainer.predict_proba(s.test);
   if (writer) {
     trainer.save_weights(run_dir / "model.pt");
     trainer.save_optimizer(run_dir / "optimizer.pt");
     atomic_write(run_dir / "summary.json", summary.dump(2) + "\n");
+  }
+  return out;
+}
+
+nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
+  TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 training file");
+  TrainSplit s = load_splits(cfg);
+  TrainOutput out = train_split(cfg, comm, s, [&] {
+    return create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
+                          cfg.get_string("experiment.run_id"));
+  });
+  const nlohmann::json& summary = out.summary;
+  if (comm.rank() == 0) {
     const char* which = s.has_test ? "test" : s.has_val ? "val" : nullptr;
     if (which)
       spdlog::info("{} set ({} rows):\n{}", which, summary[which]["rows"].get<int64_t>(), metrics_table(summary[which]));
-    spdlog::info("done in {:.1f}s: {}", fit.seconds, run_dir.string());
+    spdlog::info("done in {:.1f}s: {}", summary["fit_seconds"].get<double>(), summary["run_dir"].get<std::string>());
   }
   return summary;
 }

@@ -9,12 +9,41 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "comm/communicator.h"
 #include "config/config.h"
+#include "data/dataset.h"
 
 namespace tf {
+
+// The rows of one training run. Training rows stay in data.path (`train_rows`)
+// until the trainer asks for them, except on a single rank, which reads them
+// once; validation and test rows are read whole.
+struct TrainSplit {
+  std::vector<int64_t> train_rows, train_labels;
+  Dataset labels;  // /y (and /groups, /time) of data.path, with the shape and class names
+  Dataset train, val, test;
+  bool has_val = false, has_test = false;
+  nlohmann::json rows;  // row numbers of data.path in each split (splits.json)
+};
+
+// The split `train` uses: data.test_split / data.test_path, then
+// data.validation_split / data.val_path; stratified and seeded.
+TrainSplit load_splits(const config::Config& cfg);
+
+struct TrainOutput {
+  nlohmann::json summary;         // summary.json's content, with "run_dir"
+  std::vector<float> test_proba;  // [test rows, classes] when asked for
+};
+
+// Fits the normaliser on the training rows, trains, evaluates on val and test,
+// and writes the run folder that `make_run_dir` creates (called on the
+// group's first rank only, after every check of the config has passed).
+TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSplit& split,
+                        const std::function<std::filesystem::path()>& make_run_dir, bool keep_test_proba = false);
 
 // Trains the config's model; returns summary.json's content (with "run_dir").
 nlohmann::json run_train(const config::Config& cfg, Communicator& comm);

@@ -1,0 +1,401 @@
+#include "cv/runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <cstdio>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "cv/splitters.h"
+#include "data/h5io.h"
+#include "train/metrics.h"
+#include "train/run.h"
+
+namespace tf::cv {
+
+namespace {
+
+SplitSpec spec_from(const config::Config& cfg, int64_t n_splits) {
+  SplitSpec s;
+  s.method = cfg.get_string("cv.method");
+  s.n_splits = n_splits;
+  s.shuffle = cfg.get_bool("cv.shuffle");
+  s.random_state = static_cast<uint64_t>(cfg.get_int("cv.random_state"));
+  s.p_groups = cfg.get_int("cv.p_groups");
+  s.gap = cfg.get_int("cv.gap");
+  s.test_size = cfg.get_int("cv.test_size");
+  s.max_train_size = cfg.get_int("cv.max_train_size");
+  return s;
+}
+
+// Splits `rows` (of data.path) with `spec`; fold indices come back as rows.
+std::vector<Fold> split_rows(const SplitSpec& spec, const Dataset& labels, const std::vector<int64_t>& rows,
+                             std::vector<std::string>* warnings) {
+  std::vector<int64_t> order = rows;
+  if (is_time_series(spec.method)) {
+    TF_CHECK_INPUT(!labels.time.empty(), "cv.method time_series_split: " + labels.source +
+                                             " has no /time dataset to order the rows by");
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return labels.time[a] < labels.time[b]; });
+  }
+  std::vector<int64_t> y, g;
+  for (auto r : order) {
+    y.push_back(labels.y[r]);
+    if (!labels.groups.empty()) g.push_back(labels.groups[r]);
+  }
+  if (needs_groups(spec.method))
+    TF_CHECK_INPUT(!labels.groups.empty(), "cv.method " + spec.method + ": " + labels.source +
+                                               " has no /groups dataset (group ids per row are needed)");
+  SplitInput in;
+  in.n = static_cast<int64_t>(order.size());
+  in.y = &y;
+  in.groups = g.empty() ? nullptr : &g;
+  std::vector<Fold> folds = split(spec, in, warnings);
+  for (auto& f : folds) {
+    for (auto& i : f.train) i = order[i];
+    for (auto& i : f.test) i = order[i];
+    if (!is_time_series(spec.method)) {
+      std::sort(f.train.begin(), f.train.end());
+      std::sort(f.test.begin(), f.test.end());
+    }
+  }
+  return folds;
+}
+
+void check_leakage(const SplitSpec& spec, const Dataset& labels, const std::vector<Fold>& folds, const std::string& what) {
+  for (size_t k = 0; k < folds.size(); ++k) {
+    const Fold& f = folds[k];
+    const std::string fold = what + " fold " + std::to_string(k);
+    TF_CHECK_INPUT(!f.test.empty(), "cv.method " + spec.method + ": " + fold +
+                                        " has no test rows (more folds than the data allows: cv.n_splits = " +
+                                        std::to_string(spec.n_splits) + ")");
+    TF_CHECK_INPUT(!f.train.empty(), "cv.method " + spec.method + ": " + fold + " has no training rows");
+    if (needs_groups(spec.method)) {
+      std::set<int64_t> test_groups;
+      for (auto r : f.test) test_groups.insert(labels.groups[r]);
+      for (auto r : f.train)
+        TF_CHECK(!test_groups.count(labels.groups[r]),
+                 "leakage: " + fold + " has group " + std::to_string(labels.groups[r]) + " in train and test");
+    }
+    if (is_time_series(spec.method)) {
+      double last_train = -INFINITY, first_test = INFINITY;
+      for (auto r : f.train) last_train = std::max(last_train, labels.time[r]);
+      for (auto r : f.test) first_test = std::min(first_test, labels.time[r]);
+      TF_CHECK_INPUT(last_train < first_test,
+                     "cv.method time_series_split: " + fold + " would train on rows at time " +
+                         std::to_string(last_train) + " and test on rows from time " + std::to_string(first_test) +
+                         " (equal time stamps across the split boundary)");
+    }
+  }
+}
+
+std::string task_name(int64_t outer, int64_t inner, bool nested) {
+  char buf[64];
+  if (!nested) std::snprintf(buf, sizeof buf, "fold_%02lld", static_cast<long long>(outer));
+  else if (inner < 0) std::snprintf(buf, sizeof buf, "outer_%02lld", static_cast<long long>(outer));
+  else std::snprintf(buf, sizeof buf, "outer_%02lld_inner_%02lld", static_cast<long long>(outer),
+                     static_cast<long long>(inner));
+  return buf;
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string broadcast_string(Communicator& comm, std::string s) {
+  uint64_t n = s.size();
+  comm.broadcast(&n, sizeof n, 0);
+  s.resize(n);
+  comm.broadcast(s.data(), n, 0);
+  return s;
+}
+
+// Trains one task on this group; the group's first rank writes folds/<name>.json.
+void run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels, const Task& t,
+              const fs::path& run_dir) {
+  auto t0 = std::chrono::steady_clock::now();
+  const std::string path = cfg.get_string("data.path");
+  TrainSplit s;
+  s.labels = labels;
+  s.labels.x.clear();
+  std::vector<int64_t> train_rows = t.train, val_rows;
+  if (cfg.get_float("data.validation_split") > 0) {
+    std::vector<int64_t> sorted = t.train;
+    std::sort(sorted.begin(), sorted.end());
+    stratified_split(labels.y, sorted, cfg.get_float("data.validation_split"),
+                     static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1, &train_rows, &val_rows);
+  }
+  std::sort(train_rows.begin(), train_rows.end());
+  s.train_rows = train_rows;
+  for (auto r : train_rows) s.train_labels.push_back(labels.y[r]);
+  if (!val_rows.empty()) {
+    s.val = read_h5(path, val_rows);
+    s.val.num_classes = labels.num_classes;
+    s.has_val = true;
+  }
+  std::vector<int64_t> test_sorted = t.test;
+  std::sort(test_sorted.begin(), test_sorted.end());
+  s.test = read_h5(path, test_sorted);
+  s.test.num_classes = labels.num_classes;
+  s.has_test = true;
+  s.rows = {{"data", path}, {"train", train_rows}, {"val", val_rows}, {"test", test_sorted}};
+  fs::path task_dir = run_dir / "folds" / t.name;
+  TrainOutput out = train_split(cfg, group, s, [&] {
+    std::error_code ec;
+    fs::remove_all(task_dir, ec);  // an interrupted earlier attempt of this task
+    fs::create_directories(task_dir);
+    return task_dir;
+  }, /*keep_test_proba=*/true);
+  if (group.rank() != 0) return;
+  nlohmann::json r;
+  r["task"] = t.name;
+  r["outer"] = t.outer;
+  r["inner"] = t.inner;
+  r["group"] = group_id;
+  r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r["train_rows"] = train_rows.size();
+  r["val_rows"] = val_rows.size();
+  r["test_rows"] = test_sorted;
+  std::vector<int64_t> truth;
+  for (auto row : test_sorted) truth.push_back(labels.y[row]);
+  r["y_true"] = truth;
+  r["proba"] = out.test_proba;
+  r["test"] = out.summary["test"];
+  r["epochs_run"] = out.summary["epochs_run"];
+  atomic_write(run_dir / "folds" / (t.name + ".json"), r.dump() + "\n");
+  spdlog::info("group {}: {} done in {:.1f}s: {}", group_id, t.name, r["seconds"].get<double>(),
+               [&] {
+                 std::string m;
+                 for (const auto& k : cfg.at("cv.scoring"))
+                   m += k.get<std::string>() + " " + std::to_string(r["test"][k.get<std::string>()].get<double>()) + "  ";
+                 return m;
+               }());
+}
+
+double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); }
+double std_of(const std::vector<double>& v) {  // population std, as numpy's default
+  double m = mean_of(v), s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / v.size());
+}
+
+nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const std::vector<Task>& tasks,
+                         const fs::path& run_dir) {
+  const int64_t k = labels.num_classes, no_leak = cfg.get_int("data.no_leak_class");
+  std::vector<std::string> scoring;
+  for (const auto& m : cfg.at("cv.scoring")) scoring.push_back(m.get<std::string>());
+  nlohmann::json res;
+  res["method"] = cfg.get_string("cv.method");
+  res["n_splits"] = cfg.get_int("cv.n_splits");
+  res["scoring"] = scoring;
+  res["data"] = cfg.get_string("data.path");
+  res["run_dir"] = run_dir.string();
+  ConfusionMatrix pooled(k);
+  std::map<std::string, std::vector<double>> per_metric;
+  std::map<int64_t, std::map<std::string, std::vector<double>>> inner_scores;
+  nlohmann::json folds = nlohmann::json::array();
+  std::ostringstream oof;
+  oof << "row,fold,y_true,pred";
+  for (int64_t c = 0; c < k; ++c) oof << ",p_" << labels.class_name(c);
+  oof << "\n";
+  oof.precision(7);
+  std::vector<std::pair<int64_t, std::string>> oof_lines;
+  for (const auto& t : tasks) {
+    auto r = nlohmann::json::parse(read_file(run_dir / "folds" / (t.name + ".json")));
+    if (t.inner >= 0) {
+      for (const auto& m : scoring) inner_scores[t.outer][m].push_back(r["test"][m].get<double>());
+      continue;
+    }
+    nlohmann::json f = {{"fold", t.outer}, {"task", t.name}, {"test_rows", t.test.size()},
+                        {"train_rows", r["train_rows"]}, {"seconds", r["seconds"]}, {"group", r["group"]}};
+    for (const auto& m : config::metric_names()) f[m] = r["test"][m];
+    f["confusion_matrix"] = r["test"]["confusion_matrix"];
+    folds.push_back(f);
+    for (const auto& m : scoring) per_metric[m].push_back(r["test"][m].get<double>());
+    auto rows = r["test_rows"].get<std::vector<int64_t>>();
+    auto truth = r["y_true"].get<std::vector<int64_t>>();
+    auto proba = r["proba"].get<std::vector<float>>();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const float* p = proba.data() + i * k;
+      int64_t pred = std::max_element(p, p + k) - p;
+      pooled.add(truth[i], pred);
+      std::ostringstream line;
+      line.precision(7);
+      line << rows[i] << "," << t.outer << "," << truth[i] << "," << pred;
+      for (int64_t c = 0; c < k; ++c) line << "," << p[c];
+      oof_lines.emplace_back(rows[i], line.str());
+    }
+  }
+  res["folds"] = folds;
+  nlohmann::json summary;
+  for (const auto& m : scoring)
+    summary[m] = {{"mean", mean_of(per_metric[m])}, {"std", std_of(per_metric[m])}, {"per_fold", per_metric[m]}};
+  res["summary"] = summary;
+  nlohmann::json pooled_j = pooled.to_json(labels.class_names, no_leak);
+  res["pooled_oof"] = pooled_j;
+  if (!inner_scores.empty()) {
+    nlohmann::json nested = nlohmann::json::array();
+    for (auto& [outer, m] : inner_scores) {
+      nlohmann::json e = {{"outer", outer}};
+      for (auto& [name, v] : m) e["inner_" + name] = {{"mean", mean_of(v)}, {"std", std_of(v)}};
+      nested.push_back(e);
+    }
+    res["nested"] = nested;
+  }
+  std::sort(oof_lines.begin(), oof_lines.end());
+  for (auto& [row, line] : oof_lines) oof << line << "\n";
+  atomic_write(run_dir / "oof_predictions.csv", oof.str());
+  atomic_write(run_dir / "cv_results.json", res.dump(2) + "\n");
+  return res;
+}
+
+}  // namespace
+
+std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::vector<std::string>* warnings) {
+  SplitSpec spec = spec_from(cfg, cfg.get_int("cv.n_splits"));
+  std::vector<int64_t> all(static_cast<size_t>(labels.n));
+  std::iota(all.begin(), all.end(), 0);
+  std::vector<Fold> outer = split_rows(spec, labels, all, warnings);
+  check_leakage(spec, labels, outer, "outer");
+  const bool nested = cfg.get_bool("cv.nested");
+  std::vector<Task> tasks;
+  for (size_t o = 0; o < outer.size(); ++o) {
+    if (nested) {
+      SplitSpec inner_spec = spec_from(cfg, cfg.get_int("cv.inner_n_splits"));
+      std::vector<int64_t> outer_train = outer[o].train;
+      std::sort(outer_train.begin(), outer_train.end());
+      std::vector<Fold> inner = split_rows(inner_spec, labels, outer_train, warnings);
+      check_leakage(inner_spec, labels, inner, "outer fold " + std::to_string(o) + " inner");
+      std::set<int64_t> outer_test(outer[o].test.begin(), outer[o].test.end());
+      for (size_t i = 0; i < inner.size(); ++i) {
+        for (auto r : inner[i].train) TF_CHECK(!outer_test.count(r), "leakage: an outer test row in an inner fold");
+        for (auto r : inner[i].test) TF_CHECK(!outer_test.count(r), "leakage: an outer test row in an inner fold");
+        tasks.push_back({task_name(static_cast<int64_t>(o), static_cast<int64_t>(i), true), static_cast<int64_t>(o),
+                         static_cast<int64_t>(i), inner[i].train, inner[i].test});
+      }
+    }
+    tasks.push_back({task_name(static_cast<int64_t>(o), -1, nested), static_cast<int64_t>(o), -1, outer[o].train,
+                     outer[o].test});
+  }
+  return tasks;
+}
+
+fs::path cv_run_dir(const config::Config& cfg) {
+  std::string id = cfg.get_string("experiment.run_id");
+  if (id.empty()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "cv-%012llx",
+                  static_cast<unsigned long long>(fnv1a(cfg.to_yaml()) & 0xffffffffffffULL));
+    id = buf;
+  }
+  return fs::path(cfg.get_string("experiment.output_dir")) / cfg.get_string("experiment.name") / id;
+}
+
+nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
+                      const std::function<void(double)>& wait_timeout) {
+  TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 data file");
+  Dataset labels = read_labels(cfg.get_string("data.path"));
+  std::vector<std::string> warnings;
+  std::vector<Task> tasks = plan(cfg, labels, &warnings);
+  const bool leader = world.rank() == 0;
+  if (leader)
+    for (const auto& w : warnings) spdlog::warn("cv.method {}: {}", cfg.get_string("cv.method"), w);
+
+  // The run folder: created, or resumed when it holds the same resolved config.
+  std::string dir;
+  if (leader) {
+    fs::path run = cv_run_dir(cfg);
+    const std::string yaml = cfg.to_yaml();
+    if (fs::exists(run / "config.yaml")) {
+      TF_CHECK_INPUT(read_file(run / "config.yaml") == yaml,
+                     "run folder " + run.string() + " holds a CV with a different config; refusing to mix them "
+                     "(change experiment.run_id, or remove that folder)");
+    } else {
+      TF_CHECK_INPUT(!fs::exists(run) || fs::is_empty(run),
+                     "run folder " + run.string() + " exists and is not a CV of this config");
+      fs::create_directories(run / "folds");
+      atomic_write(run / "config.yaml", yaml);
+    }
+    fs::create_directories(run / "folds");
+    int done = 0;
+    for (const auto& t : tasks) done += fs::exists(run / "folds" / (t.name + ".json"));
+    spdlog::info("cv {} with {} task(s) in {}{}", cfg.get_string("cv.method"), tasks.size(), run.string(),
+                 done ? " (resuming: " + std::to_string(done) + " done already)" : std::string());
+    dir = run.string();
+  }
+  const fs::path run_dir = broadcast_string(world, dir);
+
+  // Dynamic scheduling: each group's first rank takes the next task number.
+  {
+    auto counter = world.make_counter();
+    while (true) {
+      int64_t t = -1;
+      if (group.rank() == 0) {
+        do {
+          t = counter->next();
+        } while (t < static_cast<int64_t>(tasks.size()) && fs::exists(run_dir / "folds" / (tasks[t].name + ".json")));
+        if (t >= static_cast<int64_t>(tasks.size())) t = -1;
+      }
+      group.broadcast(&t, sizeof t, 0);
+      if (t < 0) break;
+      if (group.rank() == 0) spdlog::info("group {} starts {}", group_id, tasks[static_cast<size_t>(t)].name);
+      run_task(cfg, group, group_id, labels, tasks[static_cast<size_t>(t)], run_dir);
+    }
+    // Groups that finish early wait here for the others: not a hang.
+    wait_timeout(30.0 * 24 * 3600);
+    world.barrier();
+    wait_timeout(cfg.get_float("runtime.collective_timeout_s"));
+  }
+  if (!leader) return {};
+  return aggregate(cfg, labels, tasks, run_dir);
+}
+
+std::string results_table(const nlohmann::json& r) {
+  std::ostringstream os;
+  char buf[256];
+  const auto& scoring = r["scoring"];
+  std::snprintf(buf, sizeof buf, "%-8s", "fold");
+  os << buf;
+  for (const auto& m : scoring) {
+    std::snprintf(buf, sizeof buf, " %14s", m.get<std::string>().c_str());
+    os << buf;
+  }
+  os << "\n";
+  for (const auto& f : r["folds"]) {
+    std::snprintf(buf, sizeof buf, "%-8lld", static_cast<long long>(f["fold"].get<int64_t>()));
+    os << buf;
+    for (const auto& m : scoring) {
+      std::snprintf(buf, sizeof buf, " %14.4f", f[m.get<std::string>()].get<double>());
+      os << buf;
+    }
+    os << "\n";
+  }
+  std::snprintf(buf, sizeof buf, "%-8s", "mean+-sd");
+  os << buf;
+  for (const auto& m : scoring) {
+    const auto& s = r["summary"][m.get<std::string>()];
+    std::snprintf(buf, sizeof buf, "  %.4f+-%.4f", s["mean"].get<double>(), s["std"].get<double>());
+    os << buf;
+  }
+  os << "\n";
+  std::snprintf(buf, sizeof buf, "%-8s", "pooled");
+  os << buf;
+  for (const auto& m : scoring) {
+    std::snprintf(buf, sizeof buf, " %14.4f", r["pooled_oof"][m.get<std::string>()].get<double>());
+    os << buf;
+  }
+  return os.str();
+}
+
+}  // namespace tf::cv

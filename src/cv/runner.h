@@ -1,0 +1,56 @@
+// Cross-validation over rank groups (`trainfleet cv`).
+//
+// Every fold (and, in nested mode, every inner fold) is an independent
+// training run. Tasks go to rank groups dynamically: a group's first rank
+// takes the next task from a counter shared by the whole world (MPI one-sided
+// fetch-and-add, nobody has to answer), so a group that finishes early takes
+// more. Each task trains data-parallel inside its group with the full trainer
+// (normaliser fitted on the fold's training rows only, a stratified seeded
+// validation split taken from them for the callbacks) and writes its result
+// atomically to folds/<task>.json; a rerun of the same command skips tasks
+// whose result exists. World rank 0 then aggregates cv_results.json and
+// oof_predictions.csv.
+//
+// Rank contract: every rank of the world calls run_cv with the same config;
+// `group` is this rank's group (world split by ranks per run).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "config/config.h"
+#include "data/dataset.h"
+
+namespace tf::cv {
+
+struct Task {
+  std::string name;    // "fold_02" or "outer_01_inner_02"
+  int64_t outer = 0;   // outer fold
+  int64_t inner = -1;  // inner fold (nested mode), -1 for an outer fold
+  std::vector<int64_t> train, test;  // rows of data.path
+};
+
+// The tasks the config asks for, after the leakage checks (group folds share
+// no group; time-series training rows come strictly before test rows with the
+// gap; inner folds lie inside their outer training rows). `warnings` gets
+// scikit-learn's warnings. BadInput names the splitter and the numbers.
+std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::vector<std::string>* warnings);
+
+// Runs the CV; returns cv_results.json's content on world rank 0 (empty elsewhere).
+// `wait_timeout(seconds)` sets the world communicator's collective timeout
+// (raised while groups wait for each other at the end).
+nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
+                      const std::function<void(double)>& wait_timeout);
+
+// The run folder of a CV: experiment.run_id, or "cv-" + a hash of the resolved
+// config, so that rerunning the same command resumes it.
+std::filesystem::path cv_run_dir(const config::Config& cfg);
+
+// Printed summary of cv_results.json.
+std::string results_table(const nlohmann::json& results);
+
+}  // namespace tf::cv
