@@ -2,6 +2,11 @@
 // predict, config; run folders, exit codes, and no clobbering.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <map>
 #include <sstream>
 
 #include "config/config.h"
@@ -111,6 +116,76 @@ TEST(Cli, TrainEvaluatePredictEndToEnd) {
     correct += pred == d.y[row++];
   }
   EXPECT_NEAR(ev["accuracy"].get<double>(), correct / 120.0, 1e-12);
+}
+
+// A CV killed while folds are running: the rerun skips the finished folds,
+// computes the rest, and ends with the results of an uninterrupted run.
+TEST(Cli, KilledCvResumesWithoutRecomputingFinishedFolds) {
+  test::TempDir tmp;
+  auto r = test::run_cli("make-data --out data.h5 --samples 160 --steps 64 --seed 2", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::write_text(tmp / "cv.yaml",
+                   "experiment: {name: cv, seed: 3, run_id: resumable}\n"
+                   "data: {path: data.h5, validation_split: 0.2}\n"
+                   "model: {name: cnn1d, cnn1d: {channels: [16, 16], kernel_sizes: [5, 3], pool_size: 2}}\n"
+                   "training: {epochs: 25, batch_size: 16, callbacks: {early_stopping: false}}\n"
+                   "cv: {method: stratified_kfold, n_splits: 4}\n");
+  // Uninterrupted reference.
+  r = test::run_cli("cv cv.yaml --threads 1 --set experiment.output_dir=ref", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Start, wait for the first finished fold, kill -9.
+  fs::path folds = tmp / "runs/cv/resumable/folds";
+  std::string cmd = "cd '" + tmp.path().string() + "' && exec '" + TF_BINARY + "' cv cv.yaml --threads 1 > first.log 2>&1";
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 1200 && !fs::exists(folds / "fold_00.json"); ++i) usleep(25000);
+  ASSERT_TRUE(fs::exists(folds / "fold_00.json")) << read_file(tmp / "first.log");
+  kill(-pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::vector<std::string> finished;
+  std::map<std::string, std::string> before;
+  for (auto& e : fs::directory_iterator(folds))
+    if (e.path().extension() == ".json") {
+      finished.push_back(e.path().stem().string());
+      before[e.path().filename().string()] = read_file(e.path());
+    }
+  ASSERT_LT(finished.size(), 4u) << "the run finished before it could be killed";
+  EXPECT_FALSE(fs::exists(tmp / "runs/cv/resumable/cv_results.json"));
+  // Rerun the same command.
+  r = test::run_cli("cv cv.yaml --threads 1", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming: " + std::to_string(finished.size()) + " done already"), std::string::npos)
+      << r.output;
+  for (const auto& f : finished) EXPECT_EQ(r.output.find("starts " + f), std::string::npos) << f << " was recomputed";
+  for (auto& [name, text] : before) EXPECT_EQ(read_file(folds / name), text) << name << " changed";
+  auto a = nlohmann::json::parse(read_file(tmp / "runs/cv/resumable/cv_results.json"));
+  auto b = nlohmann::json::parse(read_file(tmp / "ref/cv/resumable/cv_results.json"));
+  EXPECT_EQ(a["summary"], b["summary"]);
+  EXPECT_EQ(a["pooled_oof"], b["pooled_oof"]);
+  EXPECT_EQ(read_file(tmp / "runs/cv/resumable/oof_predictions.csv"), read_file(tmp / "ref/cv/resumable/oof_predictions.csv"));
+}
+
+TEST(Cli, CvRejectsSplittersTheDataCannotSupport) {
+  test::TempDir tmp;
+  auto r = test::run_cli("make-data --out data.h5 --samples 60 --steps 64 --sites 3", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::write_text(tmp / "cv.yaml", "data: {path: data.h5}\ntraining: {epochs: 1}\n");
+  r = test::run_cli("cv cv.yaml --cv-method group_kfold --n-splits 5", tmp.path());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("cv.method group_kfold"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("number of groups (3)"), std::string::npos) << r.output;
+  r = test::run_cli("cv cv.yaml --cv-method kfolds", tmp.path());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("did you mean \"kfold\""), std::string::npos) << r.output;
+  r = test::run_cli("cv cv.yaml --scoring accuracy,auc", tmp.path());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("cv.scoring[1]"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp / "runs"));
 }
 
 }  // namespace tf

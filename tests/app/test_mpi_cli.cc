@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "comm/communicator.h"
@@ -140,6 +141,35 @@ TEST_F(MpiCli, FailingRankAbortsTheJobAndKeepsTheGoodCheckpoint) {
   Trainer t(cfg, local, info);
   EXPECT_NO_THROW(t.load_weights(run / "best.pt"));
   EXPECT_NO_THROW(t.load_weights(run / "checkpoints/epoch_0003.pt"));
+}
+
+// The same CV on 1, 2 and 4 groups of one rank gives the same numbers to the
+// last digit (at the same thread count); so do 1 and 2 groups of two ranks.
+TEST_F(MpiCli, CvResultsAreIdenticalAcrossGroupLayouts) {
+  test::write_text(tmp / "cv.yaml",
+                   "experiment: {name: cv, seed: 3}\n"
+                   "data: {path: data.h5, validation_split: 0.2}\n"
+                   "model: {name: cnn1d, cnn1d: {channels: [8, 8], kernel_sizes: [5, 3], pool_size: 2}}\n"
+                   "training: {epochs: 2, batch_size: 16, learning_rate: 0.005, callbacks: {early_stopping: false}}\n"
+                   "cv: {method: stratified_kfold, n_splits: 4}\n");
+  struct Layout {
+    int np, per_run;
+  };
+  std::map<int, std::string> reference;  // per ranks-per-run: fold metrics + out-of-fold predictions
+  for (Layout l : {Layout{1, 1}, Layout{2, 1}, Layout{4, 1}, Layout{2, 2}, Layout{4, 2}}) {
+    std::string out = "out_" + std::to_string(l.np) + "_" + std::to_string(l.per_run);
+    std::string cmd = (l.np > 1 ? mpirun(l.np) : std::string()) + bin() + " cv cv.yaml --threads 1 --ranks-per-run " +
+                      std::to_string(l.per_run) + " --set experiment.output_dir=" + out;
+    auto r = sh(cmd, tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.output;
+    fs::path run = only_run(tmp / out / "cv");
+    auto res = nlohmann::json::parse(read_file(run / "cv_results.json"));
+    nlohmann::json key = {res["summary"], res["pooled_oof"]};
+    for (auto& f : res["folds"]) key.push_back({f["fold"], f["accuracy"], f["f1_macro"], f["confusion_matrix"]});
+    std::string fingerprint = key.dump() + read_file(run / "oof_predictions.csv");
+    if (!reference.count(l.per_run)) reference[l.per_run] = fingerprint;
+    EXPECT_EQ(fingerprint, reference[l.per_run]) << "np " << l.np << ", ranks per run " << l.per_run;
+  }
 }
 
 }  // namespace tf
