@@ -12,6 +12,8 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "cv/runner.h"
+#include "tune/space.h"
+#include "tune/study.h"
 #include "data/h5io.h"
 #include "data/synth.h"
 #include "train/run.h"
@@ -59,6 +61,22 @@ void Commands::add_to(CLI::App& app) {
   cv_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per fold's training run (overrides runtime.ranks_per_run)");
   cv_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
 
+  tune_ = app.add_subcommand("tune",
+                             "Tune hyperparameters: trials run in parallel on rank groups, each trial data-parallel "
+                             "inside its group; rerunning the same command resumes the study");
+  tune_->add_option("config", config_paths_, "Config file with a tuning: section")->expected(0, 1);
+  tune_->add_option("--set", overrides_, "Override a config key (repeatable)");
+  tune_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per trial (overrides runtime.ranks_per_run)");
+  tune_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
+  tune_->add_flag("--retrain-best", retrain_best_,
+                  "After the study, train the best trial's config on all training data (into <study>/retrain/)");
+  tune_->add_option("--suggest-space", suggest_model_, "Print the suggested search space of a model (mlp, cnn1d, lstm)");
+
+  study_ = app.add_subcommand("study", "Inspect a tuning study");
+  study_show_ = study_->add_subcommand("show", "Print the trials table, the best trial and parameter importances");
+  study_show_->add_option("run_dir", run_dir_, "Study folder")->required();
+  study_->require_subcommand(1);
+
   config_ = app.add_subcommand("config", "Print the config schema's defaults or check a config");
   auto* group = config_->add_option_group("action");
   group->add_flag("--print-defaults", print_defaults_, "Print every key with its default as YAML");
@@ -76,6 +94,8 @@ int Commands::run(World& world) {
   if (make_data_->parsed()) return make_data(world);
   if (config_->parsed()) return config(world);
   if (cv_->parsed()) return cv(world);
+  if (tune_->parsed()) return tune(world);
+  if (study_->parsed()) return study(world);
   return kExitBadInput;
 }
 
@@ -139,6 +159,54 @@ int Commands::cv(World& world) {
     std::cout << cv::results_table(results) << "\n";
     spdlog::info("results: {}", (fs::path(results["run_dir"].get<std::string>()) / "cv_results.json").string());
   }
+  return kExitOk;
+}
+
+int Commands::tune(World& world) {
+  if (!suggest_model_.empty()) {
+    if (world.comm.rank() == 0)
+      std::cout << config::to_yaml(nlohmann::json{{"tuning", {{"space", tune::suggest_space(suggest_model_)}}}});
+    return kExitOk;
+  }
+  TF_CHECK_INPUT(!config_paths_.empty(), "tune: give a config file (or --suggest-space MODEL)");
+  auto cfg = config::Config::load(config_paths_.front(), overrides_);
+  Groups g = make_groups(world, cfg);
+  if (world.comm.rank() == 0)
+    spdlog::info("trainfleet tune: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
+                 g.per_run, g.threads);
+  auto summary = tune::run_study(cfg, world.comm, *g.group, g.id, [&](double s) {
+    if (world.set_timeout) world.set_timeout(world.comm, s);
+  });
+  std::string dir = world.comm.rank() == 0 ? summary["study"].get<std::string>() : std::string();
+  if (world.comm.rank() == 0) {
+    std::cout << tune::show(dir);
+    spdlog::info("study: {}", dir);
+  }
+  if (retrain_best_) {
+    uint64_t n = dir.size();
+    world.comm.broadcast(&n, sizeof n, 0);
+    dir.resize(n);
+    world.comm.broadcast(dir.data(), n, 0);
+    std::string best = world.comm.rank() == 0 && summary.contains("best") ? summary["best"]["params"].dump() : "";
+    n = best.size();
+    world.comm.broadcast(&n, sizeof n, 0);
+    best.resize(n);
+    world.comm.broadcast(best.data(), n, 0);
+    TF_CHECK_INPUT(!best.empty(), "--retrain-best: the study has no completed trial");
+    auto params = nlohmann::json::parse(best);
+    params["experiment.output_dir"] = dir;
+    params["experiment.name"] = "retrain";
+    params["experiment.run_id"] = "";
+    auto best_cfg = tune::apply(cfg, params);
+    if (world.comm.rank() == 0) spdlog::info("retraining the best trial's config: {}", best);
+    run_train(best_cfg, world.comm);
+  }
+  return kExitOk;
+}
+
+int Commands::study(World& world) {
+  if (world.comm.rank() != 0) return kExitOk;
+  std::cout << tune::show(run_dir_);
   return kExitOk;
 }
 

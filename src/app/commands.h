@@ -33,6 +33,8 @@ class Commands {
   int make_data(World& world);
   int config(World& world);
   int cv(World& world);
+  int tune(World& world);
+  int study(World& world);
 
   // Splits the world into groups of `per_run` ranks (0 = all); sets logging and threads.
   struct Groups {
@@ -47,6 +49,11 @@ class Commands {
   CLI::App* make_data_ = nullptr;
   CLI::App* config_ = nullptr;
   CLI::App* cv_ = nullptr;
+  CLI::App* tune_ = nullptr;
+  CLI::App* study_ = nullptr;
+  CLI::App* study_show_ = nullptr;
+  std::string suggest_model_;
+  bool retrain_best_ = false;
   std::string cv_method_, scoring_;
   long long n_splits_ = 0;
 

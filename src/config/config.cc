@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -21,16 +22,23 @@ json scalar_to_json(const YAML::Node& n) {
   if (s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
-  if (!s.empty()) {
+  // Numbers only when they look like numbers: strtod alone would read "nan",
+  // "inf" or "0x1p3" as numbers (so a name "nan" would turn into NaN).
+  auto numeric = [&] {
+    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    if (i < s.size() && s[i] == '.') ++i;
+    return i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && s.find_first_of("xXpP") == std::string::npos;
+  };
+  if (!s.empty() && numeric()) {
     char* end = nullptr;
     errno = 0;
     long long i = std::strtoll(s.c_str(), &end, 10);
     if (*end == '\0' && errno == 0) return i;
     double d = std::strtod(s.c_str(), &end);
     if (*end == '\0') return d;
-    if (s == ".inf" || s == ".Inf") return std::numeric_limits<double>::infinity();
-    if (s == ".nan" || s == ".NaN") return std::numeric_limits<double>::quiet_NaN();
   }
+  if (s == ".inf" || s == ".Inf") return std::numeric_limits<double>::infinity();
+  if (s == ".nan" || s == ".NaN") return std::numeric_limits<double>::quiet_NaN();
   return s;
 }
 
@@ -126,6 +134,9 @@ json check_value(const std::string& src, const KeySpec& k, const json& v) {
       }
       return out;
     }
+    case Type::kSearchSpace:
+      if (v.is_null() || v.is_object() || (v.is_string() && v.get<std::string>() == "auto")) return v;
+      bad(src, p, "expected \"auto\" or a mapping {config key: range}, got " + show(v));
     case Type::kClassWeights: {
       if (v.is_null()) return v;
       if (v.is_string()) {
@@ -208,6 +219,16 @@ void cross_checks(const std::string& src, const json& d) {
   if (at("data.test_split").get<double>() + at("data.validation_split").get<double>() >= 0.95)
     bad(src, "data.validation_split", "data.test_split + data.validation_split must stay below 0.95");
 
+  // The tuning objective must be a logged validation quantity (checked when the config tunes).
+  if (!at("tuning.space").is_null()) {
+    std::string obj = at("tuning.objective").get<std::string>();
+    bool ok = obj == "val_loss";
+    for (const auto& m : at("training.metrics")) ok = ok || obj == "val_" + m.get<std::string>();
+    if (!ok)
+      bad(src, "tuning.objective",
+          "\"" + obj + "\" is not a logged validation quantity: use val_loss or val_<metric> with the metric "
+          "listed in training.metrics");
+  }
   // Monitored quantities must be ones the trainer logs.
   std::vector<std::string> logged = {"loss", "val_loss"};
   for (const auto& m : at("training.metrics")) {

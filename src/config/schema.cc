@@ -189,6 +189,30 @@ std::vector<KeySpec> build() {
       key("cv.nested", T::kBool, false,
           "Nested CV: every outer training set is itself cross-validated (inner folds never see outer test rows)."),
       range(key("cv.inner_n_splits", T::kInt, 3, "Nested CV: inner folds per outer fold."), 2, kNoMax),
+      // ---------------------------------------------------------------- tuning
+      choice(key("tuning.sampler", T::kString, "tpe", "Sampler of `trainfleet tune`."), {"grid", "random", "tpe"}),
+      range(key("tuning.n_trials", T::kInt, 20, "Trials to run (grid: at most the grid's size; 0 = the whole grid)."),
+            0, kNoMax),
+      range(key("tuning.seed", T::kInt, 0, "Seed of the sampler."), 0, 4294967295.0),
+      key("tuning.objective", T::kString, "val_f1_macro",
+          "What a trial scores: val_loss or val_<metric> (the metric listed in training.metrics)."),
+      choice(key("tuning.direction", T::kString, "auto", "maximize, minimize, or auto (from the objective)."),
+             {"auto", "maximize", "minimize"}),
+      key("tuning.space", T::kSearchSpace, nullptr,
+          "Search space {config key: {type: float|int|categorical, low, high, log, step, choices, when}}, or "
+          "\"auto\" for the suggested space of model.name."),
+      choice(key("tuning.pruner", T::kString, "none",
+                 "Stop unpromising trials early: median = worse than the median of earlier trials at the same epoch."),
+             {"none", "median"}),
+      range(key("tuning.pruner_startup_trials", T::kInt, 5, "median: finished trials before pruning starts."), 0,
+            kNoMax),
+      range(key("tuning.pruner_warmup_steps", T::kInt, 2, "median: epochs of every trial that are never pruned."), 0,
+            kNoMax),
+      range(key("tuning.max_consecutive_failures", T::kInt, 5,
+                "Stop the study after this many failed trials in a row."),
+            1, kNoMax),
+      range(key("tuning.tpe_startup_trials", T::kInt, 10, "tpe: random trials before the model is used."), 0, kNoMax),
+      range(key("tuning.tpe_candidates", T::kInt, 24, "tpe: candidates scored per parameter."), 1, kNoMax),
       // ---------------------------------------------------------------- class weights, runtime
       key("class_weights", T::kClassWeights, nullptr,
           "weighted_categorical_crossentropy: {class id or name: weight}, or \"balanced\" "
@@ -242,6 +266,7 @@ std::string type_name(Type t) {
     case Type::kFloatOrList: return "number or list of numbers";
     case Type::kOptionalFloat: return "number or null";
     case Type::kClassWeights: return "null, \"balanced\" or map class -> weight";
+    case Type::kSearchSpace: return "null, \"auto\" or map config key -> range";
   }
   return "?";
 }

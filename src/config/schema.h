@@ -23,6 +23,7 @@ enum class Type {
   kFloatOrList,    // a number, or a list of numbers (e.g. focal alpha per class)
   kOptionalFloat,  // a number or null
   kClassWeights,   // null, "balanced", or a map {class id or name: weight}
+  kSearchSpace,    // null, "auto", or a map {config key: range}; checked by the tuner
 };
 
 struct KeySpec {

@@ -162,7 +162,8 @@ std::string metrics_table(const nlohmann::json& m) {
 }
 
 TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSplit& s,
-                        const std::function<fs::path()>& make_run_dir, bool keep_test_proba) {
+                        const std::function<fs::path()>& make_run_dir, bool keep_test_proba,
+                        const std::vector<Callback*>& extra_callbacks) {
   Normalizer norm = fit_normalizer(cfg, s, comm, &s.train);
   if (s.has_val) norm.apply(s.val);
   if (s.has_test) norm.apply(s.test);
@@ -198,10 +199,10 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
   }
   const Dataset* val = s.has_val ? &s.val : nullptr;
   FitResult fit = comm.size() == 1
-                      ? trainer.fit(s.train, val, run_dir)
+                      ? trainer.fit(s.train, val, run_dir, extra_callbacks)
                       : trainer.fit(H5Rows(cfg.get_string("data.path"), s.train_rows, s.train_labels, s.labels.t,
                                            s.labels.c, norm),
-                                    val, run_dir);
+                                    val, run_dir, extra_callbacks);
 
   TrainOutput out;
   nlohmann::json& summary = out.summary;

@@ -16,6 +16,7 @@
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "data/dataset.h"
+#include "train/callbacks.h"
 
 namespace tf {
 
@@ -43,7 +44,8 @@ struct TrainOutput {
 // and writes the run folder that `make_run_dir` creates (called on the
 // group's first rank only, after every check of the config has passed).
 TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSplit& split,
-                        const std::function<std::filesystem::path()>& make_run_dir, bool keep_test_proba = false);
+                        const std::function<std::filesystem::path()>& make_run_dir, bool keep_test_proba = false,
+                        const std::vector<Callback*>& extra_callbacks = {});
 
 // Trains the config's model; returns summary.json's content (with "run_dir").
 nlohmann::json run_train(const config::Config& cfg, Communicator& comm);

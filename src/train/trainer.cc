@@ -209,7 +209,8 @@ struct Trainer::Impl : TrainerControl {
     }
   }
 
-  FitResult fit(const RowSource& source, const Dataset* val, const std::filesystem::path& run_dir) {
+  FitResult fit(const RowSource& source, const Dataset* val, const std::filesystem::path& run_dir,
+                const std::vector<Callback*>& extra) {
     const int64_t n_train = source.size();
     TF_CHECK_INPUT(n_train > 0, "no training rows");
     const int64_t epochs = cfg.get_int("training.epochs");
@@ -239,6 +240,7 @@ struct Trainer::Impl : TrainerControl {
     FitResult result;
     auto t_fit = Clock::now();
     for (auto& cb : cbs.all) cb->on_train_begin(*this);
+    for (auto* cb : extra) cb->on_train_begin(*this);
     std::vector<int64_t> perm(static_cast<size_t>(n_train));
     const auto fail = fail_at();
     for (int64_t epoch = 1; epoch <= epochs && !stop; ++epoch) {
@@ -328,10 +330,12 @@ struct Trainer::Impl : TrainerControl {
       logs.samples_per_s = n_train / train_seconds;
       logs.elapsed = since(t_fit);
       for (auto& cb : cbs.all) cb->on_epoch_end(logs, *this);
+      for (auto* cb : extra) cb->on_epoch_end(logs, *this);
       result.history.push_back(logs.values);
       result.epochs_run = static_cast<int>(epoch);
     }
     for (auto& cb : cbs.all) cb->on_train_end(*this);
+    for (auto* cb : extra) cb->on_train_end(*this);
     result.stopped_early = stop;
     if (cbs.early_stopping) result.best_epoch = cbs.early_stopping->best_epoch();
     else if (cbs.checkpoint) result.best_epoch = cbs.checkpoint->best_epoch();
@@ -369,11 +373,13 @@ Trainer::Trainer(const config::Config& cfg, Communicator& comm, const ModelInfo&
     : impl_(std::make_unique<Impl>(cfg, comm, info)) {}
 Trainer::~Trainer() = default;
 
-FitResult Trainer::fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir) {
-  return impl_->fit(MemoryRows(train), val, run_dir);
+FitResult Trainer::fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir,
+                       const std::vector<Callback*>& extra) {
+  return impl_->fit(MemoryRows(train), val, run_dir, extra);
 }
-FitResult Trainer::fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir) {
-  return impl_->fit(train, val, run_dir);
+FitResult Trainer::fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir,
+                       const std::vector<Callback*>& extra) {
+  return impl_->fit(train, val, run_dir, extra);
 }
 void Trainer::validate_fit(bool has_validation) const { impl_->validate_fit(has_validation); }
 EvalResult Trainer::evaluate(const Dataset& d) { return impl_->evaluate(d); }

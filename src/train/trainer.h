@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "data/dataset.h"
 #include "data/row_source.h"
+#include "train/callbacks.h"
 #include "train/metrics.h"
 
 namespace tf {
@@ -58,9 +59,12 @@ class Trainer {
 
   // Trains on `train` (normalised already), validating on `val` when given.
   // `run_dir` empty: no files are written.
-  FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir);
+  // `extra` callbacks (e.g. a tuning pruner) run after the configured ones.
+  FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir,
+                const std::vector<Callback*>& extra = {});
   // The same, reading each epoch only the training rows this rank needs.
-  FitResult fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir);
+  FitResult fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir,
+                const std::vector<Callback*>& extra = {});
   EvalResult evaluate(const Dataset& d);
   // Class probabilities, row-major [n, classes].
   std::vector<float> predict_proba(const Dataset& d);

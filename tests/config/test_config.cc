@@ -63,6 +63,14 @@ TEST(Config, JsonIsAccepted) {
   EXPECT_EQ(c.get_int("training.epochs"), 3);
 }
 
+TEST(Config, WordsThatStrtodReadsAsNumbersStayStrings) {
+  Config c = Config::resolve(parse_text("experiment: {name: nan, run_id: inf}", "t"));
+  EXPECT_EQ(c.get_string("experiment.name"), "nan");
+  EXPECT_EQ(c.get_string("experiment.run_id"), "inf");
+  EXPECT_DOUBLE_EQ(Config::resolve(parse_text("training: {learning_rate: 1.0e-3}", "t")).get_float("training.learning_rate"), 1e-3);
+  EXPECT_DOUBLE_EQ(Config::resolve(parse_text("training: {learning_rate: .5}", "t")).get_float("training.learning_rate"), 0.5);
+}
+
 TEST(Config, IntegerIsAcceptedForFloat) {
   Config c = Config::resolve(parse_text("training: {learning_rate: 1}", "t"));
   EXPECT_DOUBLE_EQ(c.get_float("training.learning_rate"), 1.0);

@@ -1,0 +1,101 @@
+#include "tune/journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace tf::tune {
+
+uint32_t crc32(const std::string& s) {
+  static uint32_t table[256] = {0};
+  if (table[1] == 0)
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char ch : s) c = table[(c ^ ch) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+Journal::Journal(std::filesystem::path path) : path_(std::move(path)) {
+  lock_path_ = path_;
+  lock_path_ += ".lock";
+}
+
+Journal::Lock::Lock(const Journal& j) {
+  fd_ = ::open(j.lock_path_.c_str(), O_RDWR | O_CREAT, 0644);
+  if (fd_ < 0) throw Error("cannot open " + j.lock_path_.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      ::close(fd_);
+      throw Error("cannot lock " + j.lock_path_.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+    }
+  }
+}
+
+Journal::Lock::~Lock() {
+  ::flock(fd_, LOCK_UN);
+  ::close(fd_);
+}
+
+std::vector<nlohmann::json> Journal::read() const {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return out;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    bool last = nl == std::string::npos;
+    std::string line = text.substr(pos, last ? std::string::npos : nl - pos);
+    pos = last ? text.size() : nl + 1;
+    size_t tab = line.rfind('\t');
+    bool ok = !last && tab != std::string::npos;
+    if (ok) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%08x", crc32(line.substr(0, tab)));
+      ok = line.substr(tab + 1) == buf;
+    }
+    // A record whose checksum does not match was torn by a writer killed
+    // mid-append (appends after it start on a fresh line): it never counted.
+    if (!ok) continue;
+    out.push_back(nlohmann::json::parse(line.substr(0, tab)));
+  }
+  return out;
+}
+
+void Journal::append(const nlohmann::json& record) const {
+  std::string body = record.dump();
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", crc32(body));
+  std::string line = body + "\t" + buf + "\n";
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) throw Error("cannot open " + path_.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+  // A torn tail from a killed writer would glue onto this record: start on a fresh line.
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    char last = '\n';
+    int rfd = ::open(path_.c_str(), O_RDONLY);
+    if (rfd >= 0) {
+      if (::pread(rfd, &last, 1, st.st_size - 1) != 1) last = '\n';
+      ::close(rfd);
+    }
+    if (last != '\n') line = "\n" + line;
+  }
+  ssize_t w = ::write(fd, line.data(), line.size());
+  ::fsync(fd);
+  ::close(fd);
+  if (w != static_cast<ssize_t>(line.size())) throw Error("short write to " + path_.string(), __FILE__, __LINE__);
+}
+
+}  // namespace tf::tune

@@ -1,0 +1,43 @@
+// The study journal: an append-only file of JSON records, one per line, each
+// ended by a CRC-32 of its text ("<json>\t<crc hex>\n") and fsync'd. Readers
+// skip a torn last line (a writer killed mid-append) and stop with an error at
+// a corrupt line elsewhere. Appends happen under an exclusive lock on a
+// neighbouring lock file, so several processes (rank groups, several Slurm
+// jobs on a shared file system) can work on one study without a server.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace tf::tune {
+
+uint32_t crc32(const std::string& s);
+
+class Journal {
+ public:
+  explicit Journal(std::filesystem::path path);
+
+  // Exclusive access across processes while the guard lives (flock).
+  class Lock {
+   public:
+    explicit Lock(const Journal& j);
+    ~Lock();
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+   private:
+    int fd_;
+  };
+
+  // Every intact record, in order (call under a Lock for a consistent view).
+  std::vector<nlohmann::json> read() const;
+  // Appends one record and fsyncs it (call under a Lock).
+  void append(const nlohmann::json& record) const;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_, lock_path_;
+};
+
+}  // namespace tf::tune

@@ -1,0 +1,164 @@
+#include "tune/space.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "config/schema.h"
+#include "core/error.h"
+#include "core/strings.h"
+
+namespace tf::tune {
+
+namespace {
+[[noreturn]] void bad(const std::string& path, const std::string& msg) {
+  throw BadInput("tuning.space." + path + ": " + msg, __FILE__, __LINE__);
+}
+
+nlohmann::json::json_pointer pointer(const std::string& dotted) {
+  std::string p;
+  size_t start = 0;
+  while (true) {
+    size_t dot = dotted.find('.', start);
+    p += "/" + dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return nlohmann::json::json_pointer(p);
+}
+
+std::vector<std::string> all_keys() {
+  std::vector<std::string> k;
+  for (const auto& s : config::schema()) k.push_back(s.path);
+  return k;
+}
+}  // namespace
+
+config::Config apply(const config::Config& base, const nlohmann::json& params) {
+  nlohmann::json doc = base.doc();
+  for (auto it = params.begin(); it != params.end(); ++it) doc[pointer(it.key())] = it.value();
+  return config::Config::resolve(doc, "tuned config");
+}
+
+bool active(const Param& p, const nlohmann::json& params, const config::Config& base) {
+  for (const auto& [path, value] : p.when) {
+    const nlohmann::json& have = params.contains(path) ? params.at(path) : base.at(path);
+    if (have != value) return false;
+  }
+  return true;
+}
+
+std::vector<nlohmann::json> grid_values(const Param& p) {
+  if (!p.choices.empty()) return p.choices;
+  std::vector<nlohmann::json> v;
+  if (p.kind == Param::Kind::kInt) {
+    int64_t step = p.step > 0 ? static_cast<int64_t>(p.step) : 1;
+    for (int64_t x = static_cast<int64_t>(p.low); x <= static_cast<int64_t>(p.high); x += step) v.push_back(x);
+    return v;
+  }
+  if (p.step > 0)
+    for (double x = p.low; x <= p.high + 1e-12 * std::fabs(p.high); x += p.step) v.push_back(x);
+  return v;
+}
+
+Space parse_space(const nlohmann::json& space, const config::Config& base) {
+  Space out;
+  if (space.is_null()) return out;
+  if (!space.is_object()) throw BadInput("tuning.space: expected a mapping {config key: range}", __FILE__, __LINE__);
+  for (auto it = space.begin(); it != space.end(); ++it) {
+    const std::string& path = it.key();
+    const config::KeySpec* key = config::find_key(path);
+    if (!key) {
+      std::string hint = did_you_mean(path, all_keys());
+      bad(path, "not a config key" + (hint.empty() ? std::string() : " (did you mean " + hint + "?)"));
+    }
+    const auto& spec = it.value();
+    if (!spec.is_object() || !spec.contains("type")) bad(path, "expected {type: float|int|categorical, ...}");
+    Param p;
+    p.path = path;
+    std::string type = spec["type"].is_string() ? spec["type"].get<std::string>() : "";
+    if (type == "float" || type == "int") {
+      p.kind = type == "float" ? Param::Kind::kFloat : Param::Kind::kInt;
+      if (spec.contains("values")) {
+        if (!spec["values"].is_array() || spec["values"].empty()) bad(path, "values: expected a non-empty list");
+        for (const auto& v : spec["values"]) p.choices.push_back(v);
+        p.low = spec["values"].front().get<double>();
+        p.high = spec["values"].back().get<double>();
+      } else {
+        if (!spec.contains("low") || !spec.contains("high") || !spec["low"].is_number() || !spec["high"].is_number())
+          bad(path, "a " + type + " needs numbers low and high");
+        p.low = spec["low"].get<double>();
+        p.high = spec["high"].get<double>();
+        if (!(p.low <= p.high)) bad(path, "low must not exceed high");
+      }
+      p.log = spec.value("log", false);
+      p.step = spec.value("step", 0.0);
+      if (p.log && p.low <= 0) bad(path, "log: true needs low > 0");
+    } else if (type == "categorical") {
+      if (!spec.contains("choices") || !spec["choices"].is_array() || spec["choices"].empty())
+        bad(path, "a categorical needs a non-empty list of choices");
+      for (const auto& v : spec["choices"]) p.choices.push_back(v);
+    } else {
+      bad(path, "type must be float, int or categorical");
+    }
+    if (spec.contains("when")) {
+      if (!spec["when"].is_object()) bad(path, "when: expected {config key: value}");
+      for (auto w = spec["when"].begin(); w != spec["when"].end(); ++w) {
+        if (!config::find_key(w.key())) bad(path, "when: " + w.key() + " is not a config key");
+        p.when.emplace_back(w.key(), w.value());
+      }
+    }
+    for (auto k = spec.begin(); k != spec.end(); ++k) {
+      static const std::vector<std::string> known = {"type", "low", "high", "log", "step", "choices", "values", "when"};
+      if (std::find(known.begin(), known.end(), k.key()) == known.end())
+        bad(path, "unknown field " + k.key() + "; expected one of " + join(known));
+    }
+    // The extremes and every choice must make a valid config.
+    std::vector<nlohmann::json> probes =
+        p.kind == Param::Kind::kCategorical || !p.choices.empty() ? p.choices : std::vector<nlohmann::json>{};
+    if (probes.empty()) {
+      if (p.kind == Param::Kind::kInt) probes = {static_cast<int64_t>(p.low), static_cast<int64_t>(p.high)};
+      else probes = {p.low, p.high};
+    }
+    for (const auto& v : probes) {
+      try {
+        apply(base, {{path, v}});
+      } catch (const BadInput& e) {
+        bad(path, "value " + v.dump() + " is not valid: " + e.what());
+      }
+    }
+    out.push_back(std::move(p));
+  }
+  // Keys come in sorted order; parameters with a `when` go after the others so
+  // that the values they depend on are chosen first.
+  std::stable_partition(out.begin(), out.end(), [](const Param& p) { return p.when.empty(); });
+  return out;
+}
+
+nlohmann::json suggest_space(const std::string& model) {
+  using nlohmann::json;
+  json common = {
+      {"training.learning_rate", {{"type", "float"}, {"low", 1e-4}, {"high", 1e-2}, {"log", true}}},
+      {"training.batch_size", {{"type", "categorical"}, {"choices", {16, 32, 64, 128}}}},
+      {"training.optimizer", {{"type", "categorical"}, {"choices", {"adam", "adamw"}}}},
+      {"training.optimizer_config.weight_decay", {{"type", "float"}, {"low", 1e-6}, {"high", 1e-2}, {"log", true}}}};
+  if (model == "mlp") {
+    common["model.mlp.dropout"] = {{"type", "float"}, {"low", 0.0}, {"high", 0.5}};
+    common["model.mlp.hidden_units"] = {{"type", "categorical"}, {"choices", {{64}, {128, 64}, {256, 128}}}};
+  } else if (model == "cnn1d") {
+    common["model.cnn1d.dropout"] = {{"type", "float"}, {"low", 0.0}, {"high", 0.5}};
+    common["model.cnn1d.pool_size"] = {{"type", "int"}, {"low", 2}, {"high", 4}};
+    common["model.cnn1d.channels"] = {{"type", "categorical"}, {"choices", {{16, 32, 32}, {32, 64, 64}, {64, 128, 128}}}};
+    common["model.cnn1d.kernel_sizes"] = {{"type", "categorical"}, {"choices", {{7, 5, 3}, {9, 7, 5}, {5, 3, 3}}}};
+  } else if (model == "lstm") {
+    common["model.lstm.hidden_size"] = {{"type", "int"}, {"low", 16}, {"high", 128}, {"log", true}};
+    common["model.lstm.num_layers"] = {{"type", "int"}, {"low", 1}, {"high", 2}};
+    common["model.lstm.bidirectional"] = {{"type", "categorical"}, {"choices", {false, true}}};
+    common["model.lstm.downsample"] = {{"type", "categorical"}, {"choices", {4, 8, 16}}};
+    common["model.lstm.dropout"] = {{"type", "float"}, {"low", 0.0}, {"high", 0.5}};
+  } else {
+    throw BadInput("--suggest-space " + model + ": unknown model; expected mlp, cnn1d or lstm", __FILE__, __LINE__);
+  }
+  return common;
+}
+
+}  // namespace tf::tune

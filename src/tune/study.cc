@@ -1,0 +1,431 @@
+#include "tune/study.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "train/metrics.h"
+#include "train/run.h"
+#include "tune/journal.h"
+#include "tune/space.h"
+
+namespace tf::tune {
+
+namespace {
+
+using nlohmann::json;
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool maximize_of(const config::Config& cfg) {
+  std::string d = cfg.get_string("tuning.direction");
+  if (d != "auto") return d == "maximize";
+  return higher_is_better(cfg.get_string("tuning.objective"));
+}
+
+Space space_of(const config::Config& cfg) {
+  json s = cfg.at("tuning.space");
+  TF_CHECK_INPUT(!s.is_null(), "tuning.space: empty; give the parameters to tune (or \"auto\")");
+  if (s.is_string()) s = suggest_space(cfg.get_string("model.name"));
+  return parse_space(s, cfg);
+}
+
+std::string broadcast_string(Communicator& comm, std::string s) {
+  uint64_t n = s.size();
+  comm.broadcast(&n, sizeof n, 0);
+  s.resize(n);
+  comm.broadcast(s.data(), n, 0);
+  return s;
+}
+
+struct View {
+  std::vector<TrialState> trials;
+  std::map<int64_t, std::string> session;  // session of each trial's latest start
+  int consecutive_failures = 0;
+};
+
+View view_of(const std::vector<json>& records) {
+  View v;
+  std::map<int64_t, TrialState> by;
+  for (const auto& r : records) {
+    const std::string op = r.value("op", "");
+    if (op == "start") {
+      int64_t n = r["trial"];
+      TrialState t;
+      t.number = n;
+      t.params = r["params"];
+      by[n] = t;
+      v.session[n] = r.value("session", "");
+    } else if (op == "report") {
+      by[r["trial"].get<int64_t>()].intermediate[r["step"].get<int64_t>()] = r["value"].get<double>();
+    } else if (op == "finish") {
+      auto& t = by[r["trial"].get<int64_t>()];
+      t.state = r["state"];
+      t.value = r.value("value", 0.0);
+      v.consecutive_failures = t.state == "failed" ? v.consecutive_failures + 1 : 0;
+    }
+  }
+  for (auto& [n, t] : by) v.trials.push_back(t);
+  return v;
+}
+
+// The pruner: a callback; the group's first rank reports to the journal and
+// decides, every rank of the group follows the broadcast decision.
+class MedianPruner : public Callback {
+ public:
+  MedianPruner(const Journal& j, Communicator& group, int64_t trial, std::string objective, bool maximize,
+               int64_t startup, int64_t warmup, bool enabled)
+      : j_(j), group_(group), trial_(trial), objective_(std::move(objective)), maximize_(maximize),
+        startup_(startup), warmup_(warmup), enabled_(enabled) {}
+
+  void on_epoch_end(const EpochLogs& logs, TrainerControl& ctl) override {
+    auto it = logs.values.find(objective_);
+    if (it == logs.values.end()) return;
+    int32_t prune = 0;
+    if (group_.rank() == 0) {
+      Journal::Lock lock(j_);
+      j_.append({{"op", "report"}, {"trial", trial_}, {"step", logs.epoch}, {"value", it->second}});
+      last_ = it->second;
+      if (enabled_ && logs.epoch > warmup_) {
+        View v = view_of(j_.read());
+        std::vector<double> at_step;
+        int64_t complete = 0;
+        for (const auto& t : v.trials) {
+          if (t.number == trial_ || t.state != "complete") continue;
+          ++complete;
+          auto s = t.intermediate.find(logs.epoch);
+          if (s != t.intermediate.end()) at_step.push_back(s->second);
+        }
+        if (complete >= startup_ && !at_step.empty()) {
+          std::sort(at_step.begin(), at_step.end());
+          size_t m = at_step.size();
+          double median = m % 2 ? at_step[m / 2] : 0.5 * (at_step[m / 2 - 1] + at_step[m / 2]);
+          prune = maximize_ ? it->second < median : it->second > median;
+        }
+      }
+    }
+    group_.broadcast(&prune, sizeof prune, 0);
+    if (prune) {
+      pruned_ = true;
+      ctl.request_stop();
+    }
+  }
+  bool pruned() const { return pruned_; }
+  double last() const { return last_; }
+
+ private:
+  const Journal& j_;
+  Communicator& group_;
+  int64_t trial_;
+  std::string objective_;
+  bool maximize_;
+  int64_t startup_, warmup_;
+  bool enabled_;
+  bool pruned_ = false;
+  double last_ = NAN;
+};
+
+}  // namespace
+
+std::filesystem::path study_dir(const config::Config& cfg) {
+  std::string id = cfg.get_string("experiment.run_id");
+  if (id.empty()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "study-%012llx",
+                  static_cast<unsigned long long>(fnv1a(cfg.to_yaml()) & 0xffffffffffffULL));
+    id = buf;
+  }
+  return fs::path(cfg.get_string("experiment.output_dir")) / cfg.get_string("experiment.name") / id;
+}
+
+std::vector<TrialState> load_trials(const fs::path& dir) {
+  Journal j(dir / "study.jsonl");
+  Journal::Lock lock(j);
+  return view_of(j.read()).trials;
+}
+
+json run_study(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
+               const std::function<void(double)>& wait_timeout) {
+  const Space space = space_of(cfg);  // every rank checks the space (exit 2 on every rank alike)
+  const bool maximize = maximize_of(cfg);
+  TpeOptions tpe;
+  tpe.n_startup_trials = cfg.get_int("tuning.tpe_startup_trials");
+  tpe.n_ei_candidates = cfg.get_int("tuning.tpe_candidates");
+  auto sampler = make_sampler(cfg.get_string("tuning.sampler"), static_cast<uint64_t>(cfg.get_int("tuning.seed")), tpe);
+  int64_t n_trials = cfg.get_int("tuning.n_trials");
+  const int64_t grid = sampler->size(space);
+  if (grid > 0) n_trials = n_trials == 0 ? grid : std::min(n_trials, grid);
+  TF_CHECK_INPUT(n_trials > 0, "tuning.n_trials: 0 is only meaningful with the grid sampler");
+  const std::string objective = cfg.get_string("tuning.objective");
+
+  // The study folder and this session's id (so trials of dead sessions can be told apart).
+  std::string dir, session;
+  if (world.rank() == 0) {
+    fs::path d = study_dir(cfg);
+    const std::string yaml = cfg.to_yaml();
+    if (fs::exists(d / "config.yaml")) {
+      TF_CHECK_INPUT(read_file(d / "config.yaml") == yaml,
+                     "study folder " + d.string() + " holds a study with a different config; refusing to mix them");
+    } else {
+      TF_CHECK_INPUT(!fs::exists(d) || fs::is_empty(d), "study folder " + d.string() + " exists and is not a study");
+      fs::create_directories(d / "trials");
+      atomic_write(d / "config.yaml", yaml);
+    }
+    fs::create_directories(d / "trials");
+    dir = d.string();
+    session = std::to_string(::getpid()) + "-" + std::to_string(static_cast<int64_t>(now_s() * 1000));
+  }
+  const fs::path sdir = broadcast_string(world, dir);
+  session = broadcast_string(world, session);
+  Journal journal(sdir / "study.jsonl");
+  if (world.rank() == 0) {
+    Journal::Lock lock(journal);
+    View v = view_of(journal.read());
+    int64_t done = 0;
+    for (const auto& t : v.trials) done += t.state != "running";
+    journal.append({{"op", "session"}, {"session", session}, {"time", now_s()}, {"ranks", world.size()}});
+    spdlog::info("study {}: {} sampler, {} trial(s), objective {} ({}){}", sdir.string(),
+                 cfg.get_string("tuning.sampler"), n_trials, objective, maximize ? "maximize" : "minimize",
+                 done ? ", resuming with " + std::to_string(done) + " finished" : std::string());
+  }
+
+  while (true) {
+    // The group's first rank picks the next trial under the journal's lock.
+    std::string pick;
+    if (group.rank() == 0) {
+      Journal::Lock lock(journal);
+      View v = view_of(journal.read());
+      json start;
+      if (v.consecutive_failures >= cfg.get_int("tuning.max_consecutive_failures")) {
+        spdlog::error("study stops: {} trials failed in a row (tuning.max_consecutive_failures)",
+                      v.consecutive_failures);
+      } else {
+        for (const auto& t : v.trials)  // an interrupted trial of a session that is gone
+          if (t.state == "running" && v.session[t.number] != session) {
+            start = {{"trial", t.number}, {"params", t.params}, {"requeued", true}};
+            break;
+          }
+        if (start.is_null()) {
+          int64_t next = v.trials.empty() ? 0 : v.trials.back().number + 1;
+          if (next < n_trials) {
+            json params;
+            try {
+              params = sampler->sample(space, cfg, v.trials, next, maximize);
+            } catch (const std::exception& e) {
+              throw Error(std::string("sampler failed: ") + e.what(), __FILE__, __LINE__);
+            }
+            start = {{"trial", next}, {"params", params}};
+          }
+        }
+      }
+      if (!start.is_null()) {
+        start["op"] = "start";
+        start["session"] = session;
+        start["group"] = group_id;
+        start["time"] = now_s();
+        journal.append(start);
+        pick = start.dump();
+      }
+    }
+    pick = broadcast_string(group, pick);
+    if (pick.empty()) break;
+    const json start = json::parse(pick);
+    const int64_t number = start["trial"];
+    const auto t0 = std::chrono::steady_clock::now();
+    char name[32];
+    std::snprintf(name, sizeof name, "trial_%04lld", static_cast<long long>(number));
+    if (group.rank() == 0)
+      spdlog::info("group {} starts {}{}: {}", group_id, name, start.value("requeued", false) ? " (again)" : "",
+                   start["params"].dump());
+    json finish = {{"op", "finish"}, {"trial", number}, {"group", group_id}};
+    MedianPruner pruner(journal, group, number, objective, maximize, cfg.get_int("tuning.pruner_startup_trials"),
+                        cfg.get_int("tuning.pruner_warmup_steps"), cfg.get_string("tuning.pruner") == "median");
+    try {
+      config::Config tcfg = apply(cfg, start["params"]);
+      TrainSplit split = load_splits(tcfg);
+      TF_CHECK_INPUT(split.has_val, "tuning needs validation data (data.validation_split > 0 or data.val_path)");
+      fs::path tdir = sdir / "trials" / name;
+      TrainOutput out = train_split(tcfg, group, split, [&] {
+        std::error_code ec;
+        fs::remove_all(tdir, ec);  // an interrupted earlier attempt
+        fs::create_directories(tdir);
+        return tdir;
+      }, false, {&pruner});
+      const std::string metric = objective.substr(4);  // val_<metric> or val_loss
+      double value = out.summary["val"][metric == "loss" ? "loss" : metric].get<double>();
+      finish["state"] = pruner.pruned() ? "pruned" : "complete";
+      finish["value"] = pruner.pruned() ? pruner.last() : value;
+      finish["epochs"] = out.summary["epochs_run"];
+      if (!std::isfinite(finish["value"].get<double>())) {
+        finish["state"] = "failed";
+        finish["reason"] = "objective is not finite";
+      }
+    } catch (const std::exception& e) {  // bad values, diverged training, out of memory: the trial fails
+      finish["state"] = "failed";
+      finish["reason"] = e.what();
+    }
+    finish["duration"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (group.rank() == 0) {
+      Journal::Lock lock(journal);
+      journal.append(finish);
+      if (finish["state"] == "failed")
+        spdlog::warn("group {}: {} failed: {}", group_id, name, finish["reason"].get<std::string>());
+      else
+        spdlog::info("group {}: {} {} {} = {:.5f} in {:.1f}s", group_id, name, finish["state"].get<std::string>(),
+                     objective, finish["value"].get<double>(), finish["duration"].get<double>());
+    }
+  }
+  wait_timeout(30.0 * 24 * 3600);  // groups that finish early wait for the others: not a hang
+  world.barrier();
+  wait_timeout(cfg.get_float("runtime.collective_timeout_s"));
+  if (world.rank() != 0) return {};
+  return write_outputs(sdir, cfg);
+}
+
+json write_outputs(const fs::path& dir, const config::Config& cfg) {
+  std::vector<TrialState> trials = load_trials(dir);
+  const bool maximize = maximize_of(cfg);
+  Journal j(dir / "study.jsonl");
+  std::map<int64_t, json> finish;
+  {
+    Journal::Lock lock(j);
+    for (const auto& r : j.read())
+      if (r.value("op", "") == "finish") finish[r["trial"].get<int64_t>()] = r;
+  }
+  std::set<std::string> keys;
+  for (const auto& t : trials)
+    for (auto it = t.params.begin(); it != t.params.end(); ++it) keys.insert(it.key());
+  std::ostringstream csv;
+  csv << "number,state,value,duration_s,group";
+  for (const auto& k : keys) csv << "," << k;
+  csv << ",reason\n";
+  csv.precision(10);
+  const TrialState* best = nullptr;
+  json counts = {{"complete", 0}, {"pruned", 0}, {"failed", 0}, {"running", 0}};
+  for (const auto& t : trials) {
+    counts[t.state] = counts[t.state].get<int>() + 1;
+    const json f = finish.count(t.number) ? finish[t.number] : json::object();
+    csv << t.number << "," << t.state << ",";
+    if (t.state == "complete" || t.state == "pruned") csv << t.value;
+    csv << "," << f.value("duration", 0.0) << "," << f.value("group", -1);
+    for (const auto& k : keys) {
+      csv << ",";
+      if (t.params.contains(k)) {
+        std::string v = t.params[k].is_string() ? t.params[k].get<std::string>() : t.params[k].dump();
+        if (v.find(',') != std::string::npos) v = "\"" + v + "\"";
+        csv << v;
+      }
+    }
+    std::string reason = f.value("reason", "");
+    std::replace(reason.begin(), reason.end(), ',', ';');
+    std::replace(reason.begin(), reason.end(), '\n', ' ');
+    csv << "," << reason << "\n";
+    if (t.state == "complete" && (!best || (maximize ? t.value > best->value : t.value < best->value))) best = &t;
+  }
+  atomic_write(dir / "trials.csv", csv.str());
+  json summary = {{"study", dir.string()}, {"objective", cfg.get_string("tuning.objective")},
+                  {"direction", maximize ? "maximize" : "minimize"}, {"trials", counts}};
+  if (best) {
+    summary["best"] = {{"number", best->number}, {"value", best->value}, {"params", best->params}};
+    atomic_write(dir / "best_trial.json", summary["best"].dump(2) + "\n");
+  }
+  json imp;
+  for (const auto& [k, v] : importances(trials)) imp[k] = v;
+  summary["importances"] = imp;
+  atomic_write(dir / "study_summary.json", summary.dump(2) + "\n");
+  return summary;
+}
+
+std::map<std::string, double> importances(const std::vector<TrialState>& trials) {
+  std::vector<const TrialState*> done;
+  for (const auto& t : trials)
+    if (t.state == "complete") done.push_back(&t);
+  std::map<std::string, double> out;
+  if (done.size() < 3) return out;
+  double mean = 0;
+  for (auto* t : done) mean += t->value;
+  mean /= done.size();
+  double total = 0;
+  for (auto* t : done) total += (t->value - mean) * (t->value - mean);
+  std::set<std::string> keys;
+  for (auto* t : done)
+    for (auto it = t->params.begin(); it != t->params.end(); ++it) keys.insert(it.key());
+  double sum = 0;
+  for (const auto& k : keys) {
+    // Level of each trial: the value itself (categorical / few values) or its quartile.
+    std::vector<std::pair<double, double>> numeric;  // (param, objective)
+    std::map<std::string, std::vector<double>> groups;
+    for (auto* t : done) {
+      if (!t->params.contains(k)) {
+        groups["<inactive>"].push_back(t->value);
+        continue;
+      }
+      const json& v = t->params[k];
+      if (v.is_number()) numeric.emplace_back(v.get<double>(), t->value);
+      else groups[v.dump()].push_back(t->value);
+    }
+    std::set<double> distinct;
+    for (auto& [x, y] : numeric) distinct.insert(x);
+    if (distinct.size() <= 4) {
+      for (auto& [x, y] : numeric) groups[std::to_string(x)].push_back(y);
+    } else {
+      std::sort(numeric.begin(), numeric.end());
+      for (size_t i = 0; i < numeric.size(); ++i) groups["q" + std::to_string(4 * i / numeric.size())].push_back(numeric[i].second);
+    }
+    double between = 0;
+    for (auto& [g, ys] : groups) {
+      double m = 0;
+      for (double y : ys) m += y;
+      m /= ys.size();
+      between += ys.size() * (m - mean) * (m - mean);
+    }
+    out[k] = total > 0 ? between / total : 0.0;
+    sum += out[k];
+  }
+  if (sum > 0)
+    for (auto& [k, v] : out) v /= sum;
+  return out;
+}
+
+std::string show(const fs::path& dir) {
+  TF_CHECK_INPUT(fs::exists(dir / "study.jsonl") && fs::exists(dir / "config.yaml"),
+                 dir.string() + " is not a study folder (no study.jsonl / config.yaml)");
+  config::Config cfg = config::Config::load(dir / "config.yaml");
+  json summary = write_outputs(dir, cfg);
+  std::ostringstream os;
+  os << read_file(dir / "trials.csv");
+  os << "\ntrials: " << summary["trials"].dump() << "\n";
+  if (summary.contains("best"))
+    os << "best: trial " << summary["best"]["number"] << ", " << summary["objective"].get<std::string>() << " = "
+       << summary["best"]["value"] << ", " << summary["best"]["params"].dump() << "\n";
+  std::vector<std::pair<double, std::string>> imp;
+  for (auto it = summary["importances"].begin(); it != summary["importances"].end(); ++it)
+    imp.emplace_back(it.value().get<double>(), it.key());
+  std::sort(imp.rbegin(), imp.rend());
+  if (!imp.empty()) os << "parameter importances (share of the objective's variance explained):\n";
+  char buf[256];
+  for (auto& [v, k] : imp) {
+    std::snprintf(buf, sizeof buf, "  %-40s %.3f\n", k.c_str(), v);
+    os << buf;
+  }
+  return os.str();
+}
+
+}  // namespace tf::tune

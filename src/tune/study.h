@@ -1,0 +1,52 @@
+// Hyperparameter studies over rank groups (`trainfleet tune`).
+//
+// The study lives in its run folder as an append-only journal (study.jsonl,
+// see journal.h): no server. A group's first rank, holding the journal's lock,
+// reads it, decides the group's next trial — an interrupted trial of an
+// earlier session first (same number, same values), else a new one from the
+// sampler, which sees every trial including those still running — appends a
+// "start" record and broadcasts the values to its group, which trains them
+// data-parallel. Results, per-epoch reports (for pruning) and failures are
+// appended the same way. Rerunning the same command resumes: finished trials
+// are kept, trials of a session that died are run again. If the first rank of
+// the world dies, the MPI job ends (MPI_Abort) and nothing written is lost.
+//
+// Rank contract: every rank of the world calls run_study with the same config.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "config/config.h"
+#include "tune/sampler.h"
+
+namespace tf::tune {
+
+// The study folder: experiment.run_id, or "study-" + a hash of the resolved config.
+std::filesystem::path study_dir(const config::Config& cfg);
+
+// Trials as the journal tells them (the last record of each trial wins).
+std::vector<TrialState> load_trials(const std::filesystem::path& dir);
+
+// Runs (or resumes) the study; on world rank 0 returns the summary (best trial,
+// counts); `wait_timeout(s)` sets the world communicator's collective timeout.
+nlohmann::json run_study(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
+                         const std::function<void(double)>& wait_timeout);
+
+// trials.csv and best_trial.json from the journal; returns the summary.
+nlohmann::json write_outputs(const std::filesystem::path& dir, const config::Config& cfg);
+
+// The trials table, the best trial and parameter importances, as text.
+std::string show(const std::filesystem::path& dir);
+
+// Importance of each parameter: the share of the objective's variance that
+// its values explain (eta squared over the values, or over quartile bins of a
+// numeric parameter), normalised to sum to 1 over the parameters.
+std::map<std::string, double> importances(const std::vector<TrialState>& trials);
+
+}  // namespace tf::tune

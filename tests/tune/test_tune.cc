@@ -1,0 +1,180 @@
+// Tuning building blocks: the journal, search spaces, samplers, importances.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "tune/journal.h"
+#include "tune/sampler.h"
+#include "tune/space.h"
+#include "tune/study.h"
+#include "test_util.h"
+
+namespace tf::tune {
+
+TEST(Journal, AppendsChecksummedLinesAndSkipsATornRecord) {
+  test::TempDir dir;
+  Journal j(dir / "study.jsonl");
+  {
+    Journal::Lock lock(j);
+    j.append({{"op", "start"}, {"trial", 0}});
+    j.append({{"op", "finish"}, {"trial", 0}, {"state", "complete"}, {"value", 0.5}});
+  }
+  // A writer killed mid-append leaves half a line without newline.
+  {
+    std::ofstream out(dir / "study.jsonl", std::ios::app);
+    out << R"({"op":"start","trial":1,"par)";
+  }
+  EXPECT_EQ(j.read().size(), 2u);
+  j.append({{"op", "start"}, {"trial", 2}});  // starts on a fresh line
+  auto r = j.read();
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[2]["trial"], 2);
+  // A record altered by hand fails its checksum and is not trusted.
+  std::string text = read_file(dir / "study.jsonl");
+  text.replace(text.find("0.5"), 3, "0.9");
+  test::write_text(dir / "study.jsonl", text);
+  EXPECT_EQ(j.read().size(), 2u);
+  EXPECT_EQ(crc32("123456789"), 0xCBF43926u);  // the standard check value
+}
+
+TEST(Space, ParsesRangesAndRejectsBadOnes) {
+  auto base = config::Config::defaults();
+  auto space = parse_space(nlohmann::json::parse(R"({
+      "training.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": true},
+      "training.batch_size": {"type": "int", "low": 16, "high": 64, "step": 16},
+      "model.name": {"type": "categorical", "choices": ["cnn1d", "lstm"]},
+      "model.lstm.hidden_size": {"type": "int", "low": 8, "high": 32, "when": {"model.name": "lstm"}}})"),
+                           base);
+  ASSERT_EQ(space.size(), 4u);
+  EXPECT_EQ(space.back().path, "model.lstm.hidden_size");  // conditional parameters last
+  for (const auto& p : space) {
+    if (p.path == "training.learning_rate") EXPECT_EQ(grid_values(p).size(), 0u);
+    if (p.path == "training.batch_size") EXPECT_EQ(grid_values(p).size(), 4u);
+  }
+  auto error_of = [&](const char* text) {
+    try {
+      parse_space(nlohmann::json::parse(text), base);
+    } catch (const BadInput& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of(R"({"training.learnin_rate": {"type": "float", "low": 1, "high": 2}})").find("did you mean training.learning_rate"), std::string::npos);
+  EXPECT_NE(error_of(R"({"training.learning_rate": {"type": "float", "low": 0.1, "high": 50}})").find("tuning.space.training.learning_rate"), std::string::npos);
+  EXPECT_NE(error_of(R"({"training.optimizer": {"type": "categorical", "choices": ["adam", "lion"]}})").find("lion"), std::string::npos);
+  EXPECT_NE(error_of(R"({"training.epochs": {"type": "integer", "low": 1, "high": 5}})").find("type must be"), std::string::npos);
+  for (const char* m : {"mlp", "cnn1d", "lstm"}) {
+    auto cfg = config::Config::resolve(nlohmann::json{{"model", {{"name", m}}}});
+    EXPECT_FALSE(parse_space(suggest_space(m), cfg).empty()) << m;
+  }
+}
+
+namespace {
+std::vector<TrialState> finished(const Space& space, Sampler& s, const config::Config& base, int n,
+                                 double (*f)(const nlohmann::json&)) {
+  std::vector<TrialState> trials;
+  for (int i = 0; i < n; ++i) {
+    TrialState t;
+    t.number = i;
+    t.params = s.sample(space, base, trials, i, false);
+    t.value = f(t.params);
+    t.state = "complete";
+    trials.push_back(t);
+  }
+  return trials;
+}
+double bowl(const nlohmann::json& p) {
+  double x = std::log10(p["training.learning_rate"].get<double>()) + 2.5;  // best at 10^-2.5
+  double d = p["model.cnn1d.dropout"].get<double>() - 0.2;
+  return x * x + 4 * d * d;
+}
+}  // namespace
+
+TEST(Samplers, GridIsExhaustiveAndRandomIsDeterministicPerTrial) {
+  auto base = config::Config::defaults();
+  auto space = parse_space(nlohmann::json::parse(R"({
+      "training.batch_size": {"type": "int", "low": 16, "high": 48, "step": 16},
+      "training.optimizer": {"type": "categorical", "choices": ["adam", "sgd"]}})"),
+                           base);
+  auto grid = make_sampler("grid", 0, {});
+  ASSERT_EQ(grid->size(space), 6);
+  std::set<std::string> seen;
+  for (int i = 0; i < 6; ++i) seen.insert(grid->sample(space, base, {}, i, false).dump());
+  EXPECT_EQ(seen.size(), 6u);
+  EXPECT_EQ(grid->sample(space, base, {}, 0, false)["training.batch_size"], 16);
+  EXPECT_EQ(grid->sample(space, base, {}, 0, false)["training.optimizer"], "adam");
+  EXPECT_EQ(grid->sample(space, base, {}, 1, false)["training.optimizer"], "sgd");  // the last key varies fastest
+  EXPECT_EQ(grid->sample(space, base, {}, 2, false)["training.batch_size"], 32);
+  auto r1 = make_sampler("random", 7, {}), r2 = make_sampler("random", 7, {});
+  EXPECT_EQ(r1->sample(space, base, {}, 3, false), r2->sample(space, base, {}, 3, false));
+  EXPECT_THROW(make_sampler("tpee", 0, {}), BadInput);
+}
+
+TEST(Samplers, ConditionalParametersOnlyWhenActive) {
+  auto base = config::Config::defaults();
+  auto space = parse_space(nlohmann::json::parse(R"({
+      "model.name": {"type": "categorical", "choices": ["cnn1d", "lstm"]},
+      "model.lstm.hidden_size": {"type": "int", "low": 8, "high": 32, "when": {"model.name": "lstm"}}})"),
+                           base);
+  auto rnd = make_sampler("random", 1, {});
+  int with = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto p = rnd->sample(space, base, {}, i, false);
+    EXPECT_EQ(p.contains("model.lstm.hidden_size"), p["model.name"] == "lstm");
+    with += p.contains("model.lstm.hidden_size");
+  }
+  EXPECT_GT(with, 5);
+}
+
+TEST(Samplers, TpeBeatsRandomOnASmoothObjectiveAndAvoidsRunningTrials) {
+  auto base = config::Config::defaults();
+  auto space = parse_space(nlohmann::json::parse(R"({
+      "training.learning_rate": {"type": "float", "low": 1e-5, "high": 1e-1, "log": true},
+      "model.cnn1d.dropout": {"type": "float", "low": 0.0, "high": 0.9}})"),
+                           base);
+  double tpe_sum = 0, rnd_sum = 0;
+  for (uint64_t seed = 0; seed < 5; ++seed) {
+    auto tpe = make_sampler("tpe", seed, {});
+    auto rnd = make_sampler("random", seed, {});
+    auto best = [](const std::vector<TrialState>& ts) {
+      double b = 1e9;
+      for (auto& t : ts) b = std::min(b, t.value);
+      return b;
+    };
+    tpe_sum += best(finished(space, *tpe, base, 60, bowl));
+    rnd_sum += best(finished(space, *rnd, base, 60, bowl));
+  }
+  EXPECT_LT(tpe_sum, rnd_sum);
+  // Constant liar: a running trial near the optimum pushes the next suggestion elsewhere.
+  auto tpe = make_sampler("tpe", 3, {});
+  auto trials = finished(space, *tpe, base, 30, bowl);
+  auto a = tpe->sample(space, base, trials, 30, false);
+  TrialState running;
+  running.number = 30;
+  running.params = a;
+  trials.push_back(running);
+  auto b = tpe->sample(space, base, trials, 31, false);
+  EXPECT_NE(a, b);
+}
+
+TEST(Importances, TheParameterThatMattersRanksFirst) {
+  std::vector<TrialState> trials;
+  for (int i = 0; i < 40; ++i) {
+    TrialState t;
+    t.number = i;
+    t.state = "complete";
+    double lr = 0.001 * (1 + i % 8), noise = (i * 37 % 11) / 11.0;
+    t.params = {{"lr", lr}, {"noise", noise}};
+    t.value = 100 * lr + 0.01 * noise;
+    trials.push_back(t);
+  }
+  auto imp = importances(trials);
+  EXPECT_GT(imp["lr"], 0.9);
+  EXPECT_NEAR(imp["lr"] + imp["noise"], 1.0, 1e-12);
+}
+
+}  // namespace tf::tune
