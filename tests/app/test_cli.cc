@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -186,6 +187,144 @@ TEST(Cli, CvRejectsSplittersTheDataCannotSupport) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("cv.scoring[1]"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(tmp / "runs"));
+}
+
+namespace {
+const char* kTuneConfig = R"(
+experiment: {name: tune, seed: 3, run_id: study}
+data: {path: data.h5, validation_split: 0.25, test_split: 0.0}
+model: {name: mlp, mlp: {hidden_units: [32], dropout: 0.0}}
+training: {epochs: 2, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
+tuning:
+  sampler: SAMPLER
+  n_trials: 6
+  space:
+    training.learning_rate: {type: float, low: 1.0e-3, high: 1.0e-1, log: true, values: [0.001, 0.01, 0.1]}
+    training.batch_size: {type: int, low: 16, high: 32, step: 16}
+)";
+
+// trials.csv without the timing and group columns.
+std::string trials_without_timing(const fs::path& csv) {
+  std::istringstream in(read_file(csv));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, ',')) cells.push_back(c);
+    for (size_t i = 0; i < cells.size(); ++i)
+      if (i != 3 && i != 4) out += cells[i] + ",";
+    out += "\n";
+  }
+  return out;
+}
+
+std::string tune_config(const std::string& sampler) {
+  std::string s = kTuneConfig;
+  s.replace(s.find("SAMPLER"), 7, sampler);
+  return s;
+}
+}  // namespace
+
+TEST(Cli, TuneWithEverySamplerWritesTheStudy) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
+  for (const std::string sampler : {"grid", "random", "tpe"}) {
+    test::write_text(tmp / (sampler + ".yaml"), tune_config(sampler));
+    auto r = test::run_cli("tune " + sampler + ".yaml --set experiment.output_dir=" + sampler, tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << sampler << "\n" << r.output;
+    fs::path dir = tmp / sampler / "tune/study";
+    for (const char* f : {"study.jsonl", "trials.csv", "best_trial.json", "config.yaml"})
+      EXPECT_TRUE(fs::exists(dir / f)) << sampler << " " << f;
+    std::string csv = read_file(dir / "trials.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7) << csv;  // header + 6 trials (grid: 3 x 2)
+    EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+    auto show = test::run_cli("study show " + (dir).string(), tmp.path());
+    EXPECT_EQ(show.exit_code, 0);
+    EXPECT_NE(show.output.find("parameter importances"), std::string::npos) << show.output;
+  }
+  // Grid order: the last key varies fastest; every point once.
+  std::string grid = read_file(tmp / "grid/tune/study/trials.csv");
+  EXPECT_NE(grid.find("0,complete,"), std::string::npos);
+  auto r = test::run_cli("tune --suggest-space lstm", tmp.path());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("model.lstm.hidden_size"), std::string::npos) << r.output;
+  r = test::run_cli("tune grid.yaml --set experiment.output_dir=grid --retrain-best", tmp.path());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(tmp / "grid/tune/study/retrain"));
+}
+
+TEST(Cli, TrialsWithNanLossesFailWithTheirReasonAndTheStudyCompletes) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
+  std::string cfg = tune_config("grid");
+  cfg.replace(cfg.find("[0.001, 0.01, 0.1]"), 18, "[0.001, 10.0, 9.0]");
+  cfg.replace(cfg.find("hidden_units: [32]"), 18, "hidden_units: [256, 256]");
+  test::write_text(tmp / "nan.yaml", cfg);
+  auto r = test::run_cli("tune nan.yaml", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string csv = read_file(tmp / "runs/tune/study/trials.csv");
+  int failed = 0, complete = 0;
+  std::istringstream in(csv);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(",failed,") != std::string::npos) {
+      ++failed;
+      EXPECT_NE(line.find("training diverged"), std::string::npos) << line;
+    }
+    complete += line.find(",complete,") != std::string::npos;
+  }
+  EXPECT_GE(failed, 2) << csv;
+  EXPECT_EQ(complete, 6 - failed) << csv;
+  EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+}
+
+// A study killed with SIGKILL while a trial runs: the rerun keeps every
+// finished trial, completes the interrupted one, and (grid, random) ends with
+// the table of an uninterrupted run.
+TEST(Cli, KilledStudyResumes) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 160 --steps 64", tmp.path()).exit_code, 0);
+  for (const std::string sampler : {"grid", "random"}) {
+    std::string cfg = tune_config(sampler);
+    cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 30");
+    test::write_text(tmp / (sampler + ".yaml"), cfg);
+    auto ref = test::run_cli("tune " + sampler + ".yaml --threads 1 --set experiment.output_dir=ref_" + sampler, tmp.path());
+    ASSERT_EQ(ref.exit_code, 0) << ref.output;
+    fs::path journal = tmp / ("killed_" + sampler) / "tune/study/study.jsonl";
+    std::string cmd = "cd '" + tmp.path().string() + "' && exec '" + TF_BINARY + "' tune " + sampler +
+                      ".yaml --threads 1 --set experiment.output_dir=killed_" + sampler + " > first.log 2>&1";
+    pid_t pid = fork();
+    if (pid == 0) {
+      setpgid(0, 0);
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Kill once two trials have finished and a third has started.
+    auto count = [&](const std::string& what) {
+      if (!fs::exists(journal)) return 0;
+      std::string j = read_file(journal);
+      int n = 0;
+      for (size_t p = j.find(what); p != std::string::npos; p = j.find(what, p + 1)) ++n;
+      return n;
+    };
+    for (int i = 0; i < 2400 && !(count("\"op\":\"finish\"") >= 2 && count("\"op\":\"start\"") >= 3); ++i) usleep(10000);
+    kill(-pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    int finished = count("\"op\":\"finish\"");
+    ASSERT_GE(finished, 2) << read_file(tmp / "first.log");
+    ASSERT_LT(finished, 6) << "the study ended before it could be killed";
+    auto r = test::run_cli("tune " + sampler + ".yaml --threads 1 --set experiment.output_dir=killed_" + sampler, tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("resuming with " + std::to_string(finished) + " finished"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("(again)"), std::string::npos) << "the interrupted trial was not rerun\n" << r.output;
+    // No finished trial ran twice: exactly one finish record per trial.
+    EXPECT_EQ(count("\"op\":\"finish\""), 6);
+    EXPECT_EQ(trials_without_timing(tmp / ("killed_" + sampler) / "tune/study/trials.csv"),
+              trials_without_timing(tmp / ("ref_" + sampler) / "tune/study/trials.csv"))
+        << sampler;
+  }
 }
 
 }  // namespace tf

@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -169,6 +170,55 @@ TEST_F(MpiCli, CvResultsAreIdenticalAcrossGroupLayouts) {
     std::string fingerprint = key.dump() + read_file(run / "oof_predictions.csv");
     if (!reference.count(l.per_run)) reference[l.per_run] = fingerprint;
     EXPECT_EQ(fingerprint, reference[l.per_run]) << "np " << l.np << ", ranks per run " << l.per_run;
+  }
+}
+
+// Tuning under mpirun -np 4 with groups of 1 and of 2, for every sampler; with
+// groups of 1 the grid and random tables equal a single-process study.
+TEST_F(MpiCli, TuneOnRankGroups) {
+  auto cfg = [](const std::string& sampler) {
+    return "experiment: {name: t, seed: 3, run_id: s}\n"
+           "data: {path: data.h5, validation_split: 0.25, test_split: 0.0}\n"
+           "model: {name: mlp, mlp: {hidden_units: [32], dropout: 0.0}}\n"
+           "training: {epochs: 2, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, "
+           "model_checkpoint: false}}\n"
+           "tuning: {sampler: " + sampler + ", n_trials: 6, space: {training.learning_rate: {type: float, low: 0.001, "
+           "high: 0.1, log: true, values: [0.001, 0.01, 0.1]}, training.batch_size: {type: int, low: 16, high: 32, "
+           "step: 16}}}\n";
+  };
+  auto table = [](const fs::path& csv) {  // trials.csv without timing and group columns, sorted by trial
+    std::istringstream in(read_file(csv));
+    std::string line, out;
+    while (std::getline(in, line)) {
+      std::vector<std::string> cells;
+      std::stringstream ss(line);
+      std::string c;
+      while (std::getline(ss, c, ',')) cells.push_back(c);
+      for (size_t i = 0; i < cells.size(); ++i)
+        if (i != 3 && i != 4) out += cells[i] + ",";
+      out += "\n";
+    }
+    return out;
+  };
+  for (const std::string sampler : {"grid", "random", "tpe"}) {
+    test::write_text(tmp / (sampler + ".yaml"), cfg(sampler));
+    auto single = sh(bin() + " tune " + sampler + ".yaml --threads 1 --set experiment.output_dir=one_" + sampler, tmp.path());
+    ASSERT_EQ(single.exit_code, 0) << single.output;
+    for (int per_run : {1, 2}) {
+      std::string out = "np4_" + std::to_string(per_run) + "_" + sampler;
+      auto r = sh(mpirun(4) + bin() + " tune " + sampler + ".yaml --threads 1 --ranks-per-run " +
+                      std::to_string(per_run) + " --set experiment.output_dir=" + out,
+                  tmp.path());
+      ASSERT_EQ(r.exit_code, 0) << sampler << " " << per_run << "\n" << r.output;
+      fs::path csv = tmp / out / "t/s/trials.csv";
+      std::string t = table(csv);
+      EXPECT_EQ(std::count(t.begin(), t.end(), '\n'), 7) << t;
+      EXPECT_EQ(t.find("failed"), std::string::npos) << t;
+      if (per_run == 1 && sampler != "tpe") EXPECT_EQ(t, table(tmp / ("one_" + sampler) / "t/s/trials.csv")) << sampler;
+      // the trials really ran on several groups
+      std::string raw = read_file(csv);
+      EXPECT_NE(raw.find(",1,"), std::string::npos) << raw;
+    }
   }
 }
 
