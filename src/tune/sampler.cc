@@ -120,29 +120,37 @@ struct Parzen {
 
   Parzen(const std::vector<double>& obs, double low, double high, double prior_weight) : lo(low), hi(high) {
     const size_t n = obs.size();
-    // Observations first, prior last (mean of the range, sigma = the range).
+    const double range = hi - lo;
+    // As Optuna 3.1: the prior (centre of the range) joins the observations;
+    // each point's bandwidth is the larger gap to its sorted neighbours (range
+    // ends count), the first and last use their inner gap; the magic clip
+    // bounds them to [range / min(100, 1 + points), range]; the prior's is the range.
     mus = obs;
     mus.push_back(0.5 * (lo + hi));
+    const size_t m = mus.size();
+    std::vector<size_t> order(m);
+    for (size_t i = 0; i < m; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mus[a] < mus[b]; });
+    std::vector<double> ends;
+    ends.push_back(lo);
+    for (size_t i : order) ends.push_back(mus[i]);
+    ends.push_back(hi);
+    std::vector<double> sorted_sigma(m);
+    for (size_t k = 0; k < m; ++k) sorted_sigma[k] = std::max(ends[k + 1] - ends[k], ends[k + 2] - ends[k + 1]);
+    if (ends.size() >= 4) {
+      sorted_sigma[0] = ends[2] - ends[1];
+      sorted_sigma[m - 1] = ends[m] - ends[m - 1];
+    }
+    const double min_sigma = range / std::min(100.0, 1.0 + static_cast<double>(m));
+    sigmas.assign(m, 0.0);
+    for (size_t k = 0; k < m; ++k) sigmas[order[k]] = std::min(std::max(sorted_sigma[k], min_sigma), range);
+    sigmas[n] = range;
     std::vector<double> w = default_weights(n);
     w.push_back(prior_weight);
     double wsum = 0;
     for (double x : w) wsum += x;
     for (double& x : w) x /= wsum;
     weights = w;
-    // Bandwidths: distance to the farther neighbour in sorted order (range ends included).
-    std::vector<size_t> order(mus.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mus[a] < mus[b]; });
-    sigmas.assign(mus.size(), 0.0);
-    for (size_t k = 0; k < order.size(); ++k) {
-      double left = mus[order[k]] - (k == 0 ? lo : mus[order[k - 1]]);
-      double right = (k + 1 == order.size() ? hi : mus[order[k + 1]]) - mus[order[k]];
-      sigmas[order[k]] = std::max(left, right);
-    }
-    const double range = hi - lo;
-    const double min_sigma = range / std::min(100.0, 1.0 + static_cast<double>(mus.size()));
-    for (double& s : sigmas) s = std::min(std::max(s, min_sigma), range);
-    sigmas.back() = range;  // the prior
   }
 
   double sample(std::mt19937_64& rng) const {
@@ -156,21 +164,32 @@ struct Parzen {
     return std::min(hi, std::max(lo, mus[k]));
   }
 
-  double log_pdf(double x) const {  // mixture of normals truncated to [lo, hi]
+  // log density of the mixture of normals truncated to [lo, hi]; the per-component
+  // constants (weight, normalisation, truncated mass) are computed once.
+  double log_pdf(double x) const {
+    if (consts.empty()) {
+      consts.resize(mus.size());
+      inv.resize(mus.size());
+      for (size_t k = 0; k < mus.size(); ++k) {
+        double mass = 0.5 * (std::erf((hi - mus[k]) / (sigmas[k] * std::sqrt(2.0))) -
+                             std::erf((lo - mus[k]) / (sigmas[k] * std::sqrt(2.0))));
+        consts[k] = std::log(weights[k]) - std::log(sigmas[k] * std::sqrt(2 * M_PI)) - std::log(std::max(mass, 1e-300));
+        inv[k] = 1.0 / sigmas[k];
+      }
+    }
     double best = -INFINITY;
-    std::vector<double> terms(mus.size());
     for (size_t k = 0; k < mus.size(); ++k) {
-      double z = (x - mus[k]) / sigmas[k];
-      double mass = 0.5 * (std::erf((hi - mus[k]) / (sigmas[k] * std::sqrt(2.0))) -
-                           std::erf((lo - mus[k]) / (sigmas[k] * std::sqrt(2.0))));
-      terms[k] = std::log(weights[k]) - 0.5 * z * z - std::log(sigmas[k] * std::sqrt(2 * M_PI)) -
-                 std::log(std::max(mass, 1e-300));
-      best = std::max(best, terms[k]);
+      double z = (x - mus[k]) * inv[k];
+      best = std::max(best, consts[k] - 0.5 * z * z);
     }
     double s = 0;
-    for (double t : terms) s += std::exp(t - best);
+    for (size_t k = 0; k < mus.size(); ++k) {
+      double z = (x - mus[k]) * inv[k];
+      s += std::exp(consts[k] - 0.5 * z * z - best);
+    }
     return best + std::log(s);
   }
+  mutable std::vector<double> consts, inv;
 };
 
 class TpeSampler : public Sampler {
