@@ -202,8 +202,13 @@ std::vector<KeySpec> build() {
           "Search space {config key: {type: float|int|categorical, low, high, log, step, choices, when}}, or "
           "\"auto\" for the suggested space of model.name."),
       choice(key("tuning.pruner", T::kString, "none",
-                 "Stop unpromising trials early: median = worse than the median of earlier trials at the same epoch."),
-             {"none", "median"}),
+                 "Stop unpromising trials early: median (worse than the finished trials' median at the same epoch), "
+                 "asha (asynchronous successive halving), hyperband (ASHA brackets)."),
+             {"none", "median", "asha", "hyperband"}),
+      range(key("tuning.pruner_min_resource", T::kInt, 1, "asha/hyperband: epochs of the first rung."), 1, kNoMax),
+      range(key("tuning.pruner_reduction_factor", T::kInt, 3,
+                "asha/hyperband: 1/factor of the trials at a rung go on to the next (rungs at min_resource x factor^k)."),
+            2, kNoMax),
       range(key("tuning.pruner_startup_trials", T::kInt, 5, "median: finished trials before pruning starts."), 0,
             kNoMax),
       range(key("tuning.pruner_warmup_steps", T::kInt, 2, "median: epochs of every trial that are never pruned."), 0,

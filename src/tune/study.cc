@@ -86,14 +86,29 @@ View view_of(const std::vector<json>& records) {
   return v;
 }
 
-// The pruner: a callback; the group's first rank reports to the journal and
-// decides, every rank of the group follows the broadcast decision.
-class MedianPruner : public Callback {
+// The pruner: a callback; the group's first rank reports each epoch's value to
+// the journal and decides, every rank of the group follows the broadcast decision.
+//   median     after the warm-up, stop when worse than the median of the finished
+//              trials at the same epoch (once pruner_startup_trials have finished);
+//   asha       rungs at min_resource * factor^k epochs: at a rung, continue only if
+//              among the best len/factor of all trials that reached it (at least the
+//              best one), as Optuna's SuccessiveHalvingPruner; no waiting for others;
+//   hyperband  ASHA in brackets s = number mod S with min_resource * factor^s,
+//              S = floor(log_factor(epochs / min_resource)) + 1, comparing within a bracket.
+class Pruner : public Callback {
  public:
-  MedianPruner(const Journal& j, Communicator& group, int64_t trial, std::string objective, bool maximize,
-               int64_t startup, int64_t warmup, bool enabled)
-      : j_(j), group_(group), trial_(trial), objective_(std::move(objective)), maximize_(maximize),
-        startup_(startup), warmup_(warmup), enabled_(enabled) {}
+  Pruner(const Journal& j, Communicator& group, int64_t trial, const config::Config& cfg, bool maximize)
+      : j_(j), group_(group), trial_(trial), objective_(cfg.get_string("tuning.objective")), maximize_(maximize),
+        kind_(cfg.get_string("tuning.pruner")), startup_(cfg.get_int("tuning.pruner_startup_trials")),
+        warmup_(cfg.get_int("tuning.pruner_warmup_steps")), min_r_(cfg.get_int("tuning.pruner_min_resource")),
+        eta_(cfg.get_int("tuning.pruner_reduction_factor")) {
+    brackets_ = 1;
+    if (kind_ == "hyperband") {
+      double ratio = static_cast<double>(cfg.get_int("training.epochs")) / static_cast<double>(min_r_);
+      brackets_ = std::max<int64_t>(1, static_cast<int64_t>(std::floor(std::log(ratio) / std::log(eta_) + 1e-9)) + 1);
+      for (int64_t s = 0; s < trial_ % brackets_; ++s) min_r_ *= eta_;
+    }
+  }
 
   void on_epoch_end(const EpochLogs& logs, TrainerControl& ctl) override {
     auto it = logs.values.find(objective_);
@@ -103,23 +118,7 @@ class MedianPruner : public Callback {
       Journal::Lock lock(j_);
       j_.append({{"op", "report"}, {"trial", trial_}, {"step", logs.epoch}, {"value", it->second}});
       last_ = it->second;
-      if (enabled_ && logs.epoch > warmup_) {
-        View v = view_of(j_.read());
-        std::vector<double> at_step;
-        int64_t complete = 0;
-        for (const auto& t : v.trials) {
-          if (t.number == trial_ || t.state != "complete") continue;
-          ++complete;
-          auto s = t.intermediate.find(logs.epoch);
-          if (s != t.intermediate.end()) at_step.push_back(s->second);
-        }
-        if (complete >= startup_ && !at_step.empty()) {
-          std::sort(at_step.begin(), at_step.end());
-          size_t m = at_step.size();
-          double median = m % 2 ? at_step[m / 2] : 0.5 * (at_step[m / 2 - 1] + at_step[m / 2]);
-          prune = maximize_ ? it->second < median : it->second > median;
-        }
-      }
+      if (kind_ != "none") prune = decide(view_of(j_.read()), logs.epoch, it->second);
     }
     group_.broadcast(&prune, sizeof prune, 0);
     if (prune) {
@@ -131,13 +130,48 @@ class MedianPruner : public Callback {
   double last() const { return last_; }
 
  private:
+  bool better(double a, double b) const { return maximize_ ? a > b : a < b; }
+
+  bool decide(const View& v, int64_t epoch, double value) const {
+    if (kind_ == "median") {
+      if (epoch <= warmup_) return false;
+      std::vector<double> at_step;
+      int64_t complete = 0;
+      for (const auto& t : v.trials) {
+        if (t.number == trial_ || t.state != "complete") continue;
+        ++complete;
+        auto s = t.intermediate.find(epoch);
+        if (s != t.intermediate.end()) at_step.push_back(s->second);
+      }
+      if (complete < startup_ || at_step.empty()) return false;
+      std::sort(at_step.begin(), at_step.end());
+      size_t m = at_step.size();
+      double median = m % 2 ? at_step[m / 2] : 0.5 * (at_step[m / 2 - 1] + at_step[m / 2]);
+      return better(median, value);
+    }
+    // asha / hyperband: only at a rung
+    int64_t rung = min_r_;
+    while (rung < epoch) rung *= eta_;
+    if (rung != epoch) return false;
+    std::vector<double> competing = {value};
+    for (const auto& t : v.trials) {
+      if (t.number == trial_ || (t.number % brackets_) != (trial_ % brackets_)) continue;
+      auto s = t.intermediate.find(epoch);
+      if (s != t.intermediate.end()) competing.push_back(s->second);
+    }
+    std::sort(competing.begin(), competing.end(), [&](double a, double b) { return better(a, b); });
+    int64_t idx = static_cast<int64_t>(competing.size()) / eta_ - 1;
+    if (idx < 0) idx = 0;
+    return better(competing[static_cast<size_t>(idx)], value);  // keep when at least as good as the cut
+  }
+
   const Journal& j_;
   Communicator& group_;
   int64_t trial_;
   std::string objective_;
   bool maximize_;
-  int64_t startup_, warmup_;
-  bool enabled_;
+  std::string kind_;
+  int64_t startup_, warmup_, min_r_, eta_, brackets_ = 1;
   bool pruned_ = false;
   double last_ = NAN;
 };
@@ -255,8 +289,7 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
       spdlog::info("group {} starts {}{}: {}", group_id, name, start.value("requeued", false) ? " (again)" : "",
                    start["params"].dump());
     json finish = {{"op", "finish"}, {"trial", number}, {"group", group_id}};
-    MedianPruner pruner(journal, group, number, objective, maximize, cfg.get_int("tuning.pruner_startup_trials"),
-                        cfg.get_int("tuning.pruner_warmup_steps"), cfg.get_string("tuning.pruner") == "median");
+    Pruner pruner(journal, group, number, cfg, maximize);
     try {
       config::Config tcfg = apply(cfg, start["params"]);
       TrainSplit split = load_splits(tcfg);

@@ -254,6 +254,30 @@ TEST(Cli, TuneWithEverySamplerWritesTheStudy) {
   EXPECT_TRUE(fs::exists(tmp / "grid/tune/study/retrain"));
 }
 
+// ASHA and Hyperband stop weak trials at their rungs; the best trial runs to the end.
+TEST(Cli, AshaAndHyperbandPruneAtRungs) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
+  for (const std::string pruner : {"asha", "hyperband"}) {
+    std::string cfg = tune_config("random");
+    cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 9");
+    cfg.replace(cfg.find("n_trials: 6"), 11, "n_trials: 8");
+    cfg.replace(cfg.find("[0.001, 0.01, 0.1]"), 18, "[0.0001, 0.001, 0.01, 0.1, 0.5]");
+    cfg += "  pruner: " + pruner + "\n  pruner_min_resource: 1\n  pruner_reduction_factor: 3\n";
+    test::write_text(tmp / (pruner + ".yaml"), cfg);
+    auto r = test::run_cli("tune " + pruner + ".yaml --set experiment.output_dir=" + pruner, tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::string csv = read_file(tmp / pruner / "tune/study/trials.csv");
+    int pruned = 0;
+    for (size_t p = csv.find(",pruned,"); p != std::string::npos; p = csv.find(",pruned,", p + 1)) ++pruned;
+    EXPECT_GE(pruned, 2) << pruner << "\n" << csv;
+    // A pruned trial stopped at a rung (1, 3 or 9 epochs; hyperband's brackets start at 1, 3 or 9).
+    std::string journal = read_file(tmp / pruner / "tune/study/study.jsonl");
+    EXPECT_NE(journal.find("\"state\":\"pruned\""), std::string::npos);
+    EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+  }
+}
+
 TEST(Cli, TrialsWithNanLossesFailWithTheirReasonAndTheStudyCompletes) {
   test::TempDir tmp;
   ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
