@@ -48,19 +48,26 @@ Journal::Lock::~Lock() {
   ::close(fd_);
 }
 
-std::vector<nlohmann::json> Journal::read() const {
-  std::vector<nlohmann::json> out;
+const std::vector<nlohmann::json>& Journal::read() const {
   std::ifstream in(path_, std::ios::binary);
-  if (!in) return out;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) return records_;
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  if (size < parsed_bytes_) {  // replaced by another file: start over
+    records_.clear();
+    parsed_bytes_ = 0;
+  }
+  in.seekg(static_cast<std::streamoff>(parsed_bytes_));
+  std::string text(size - parsed_bytes_, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   size_t pos = 0;
-  while (pos < text.size()) {
+  while (true) {
     size_t nl = text.find('\n', pos);
-    bool last = nl == std::string::npos;
-    std::string line = text.substr(pos, last ? std::string::npos : nl - pos);
-    pos = last ? text.size() : nl + 1;
+    if (nl == std::string::npos) break;  // an incomplete last line: maybe still being written
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
     size_t tab = line.rfind('\t');
-    bool ok = !last && tab != std::string::npos;
+    bool ok = tab != std::string::npos;
     if (ok) {
       char buf[16];
       std::snprintf(buf, sizeof buf, "%08x", crc32(line.substr(0, tab)));
@@ -68,13 +75,13 @@ std::vector<nlohmann::json> Journal::read() const {
     }
     // A record whose checksum does not match was torn by a writer killed
     // mid-append (appends after it start on a fresh line): it never counted.
-    if (!ok) continue;
-    out.push_back(nlohmann::json::parse(line.substr(0, tab)));
+    if (ok) records_.push_back(nlohmann::json::parse(line.substr(0, tab)));
   }
-  return out;
+  parsed_bytes_ += pos;
+  return records_;
 }
 
-void Journal::append(const nlohmann::json& record) const {
+void Journal::append(const nlohmann::json& record, bool durable) const {
   std::string body = record.dump();
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", crc32(body));
@@ -93,7 +100,7 @@ void Journal::append(const nlohmann::json& record) const {
     if (last != '\n') line = "\n" + line;
   }
   ssize_t w = ::write(fd, line.data(), line.size());
-  ::fsync(fd);
+  if (durable) ::fsync(fd);
   ::close(fd);
   if (w != static_cast<ssize_t>(line.size())) throw Error("short write to " + path_.string(), __FILE__, __LINE__);
 }

@@ -31,13 +31,18 @@ class Journal {
   };
 
   // Every intact record, in order (call under a Lock for a consistent view).
-  std::vector<nlohmann::json> read() const;
-  // Appends one record and fsyncs it (call under a Lock).
-  void append(const nlohmann::json& record) const;
+  // Records parsed before are kept: a call reads only what was appended since.
+  const std::vector<nlohmann::json>& read() const;
+  // Appends one record (call under a Lock) and, when `durable`, fsyncs it
+  // before returning. Per-epoch reports skip the fsync: losing the last few
+  // to a power cut only affects pruning decisions, never a trial's result.
+  void append(const nlohmann::json& record, bool durable = true) const;
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_, lock_path_;
+  mutable std::vector<nlohmann::json> records_;
+  mutable uint64_t parsed_bytes_ = 0;  // complete lines consumed so far
 };
 
 }  // namespace tf::tune

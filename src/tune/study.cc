@@ -116,7 +116,7 @@ class Pruner : public Callback {
     int32_t prune = 0;
     if (group_.rank() == 0) {
       Journal::Lock lock(j_);
-      j_.append({{"op", "report"}, {"trial", trial_}, {"step", logs.epoch}, {"value", it->second}});
+      j_.append({{"op", "report"}, {"trial", trial_}, {"step", logs.epoch}, {"value", it->second}}, /*durable=*/false);
       last_ = it->second;
       if (kind_ != "none") prune = decide(view_of(j_.read()), logs.epoch, it->second);
     }
