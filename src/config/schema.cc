@@ -196,6 +196,9 @@ std::vector<KeySpec> build() {
       range(key("tuning.seed", T::kInt, 0, "Seed of the sampler."), 0, 4294967295.0),
       key("tuning.objective", T::kString, "val_f1_macro",
           "What a trial scores: val_loss or val_<metric> (the metric listed in training.metrics)."),
+      key("tuning.cv", T::kBool, false,
+          "Score each trial by cross-validation (cv.*): the objective's metric on each fold's test rows, averaged; "
+          "pruning compares trials fold by fold."),
       choice(key("tuning.direction", T::kString, "auto", "maximize, minimize, or auto (from the objective)."),
              {"auto", "maximize", "minimize"}),
       key("tuning.space", T::kSearchSpace, nullptr,

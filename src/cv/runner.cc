@@ -122,9 +122,10 @@ std::string broadcast_string(Communicator& comm, std::string s) {
 }
 
 // Trains one task on this group; the group's first rank writes folds/<name>.json.
-void run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels, const Task& t,
-              const fs::path& run_dir) {
-  auto t0 = std::chrono::steady_clock::now();
+}  // namespace
+
+TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dataset& labels, const Task& t,
+                       const fs::path& task_dir, const std::vector<Callback*>& extra) {
   const std::string path = cfg.get_string("data.path");
   TrainSplit s;
   s.labels = labels;
@@ -150,22 +151,33 @@ void run_task(const config::Config& cfg, Communicator& group, int group_id, cons
   s.test.num_classes = labels.num_classes;
   s.has_test = true;
   s.rows = {{"data", path}, {"train", train_rows}, {"val", val_rows}, {"test", test_sorted}};
-  fs::path task_dir = run_dir / "folds" / t.name;
-  TrainOutput out = train_split(cfg, group, s, [&] {
+  return train_split(cfg, group, s, [&] {
     std::error_code ec;
     fs::remove_all(task_dir, ec);  // an interrupted earlier attempt of this task
     fs::create_directories(task_dir);
     return task_dir;
-  }, /*keep_test_proba=*/true);
+  }, /*keep_test_proba=*/true, extra);
+}
+
+namespace {
+
+void run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels, const Task& t,
+              const fs::path& run_dir) {
+  auto t0 = std::chrono::steady_clock::now();
+  TrainOutput out = train_task(cfg, group, labels, t, run_dir / "folds" / t.name);
   if (group.rank() != 0) return;
+  std::vector<int64_t> test_sorted = t.test;
+  std::sort(test_sorted.begin(), test_sorted.end());
+  const size_t val_rows = out.summary["rows"]["val"].get<size_t>();
+  const size_t train_rows = out.summary["rows"]["train"].get<size_t>();
   nlohmann::json r;
   r["task"] = t.name;
   r["outer"] = t.outer;
   r["inner"] = t.inner;
   r["group"] = group_id;
   r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r["train_rows"] = train_rows.size();
-  r["val_rows"] = val_rows.size();
+  r["train_rows"] = train_rows;
+  r["val_rows"] = val_rows;
   r["test_rows"] = test_sorted;
   std::vector<int64_t> truth;
   for (auto row : test_sorted) truth.push_back(labels.y[row]);

@@ -24,6 +24,7 @@
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "data/dataset.h"
+#include "train/run.h"
 
 namespace tf::cv {
 
@@ -39,6 +40,11 @@ struct Task {
 // gap; inner folds lie inside their outer training rows). `warnings` gets
 // scikit-learn's warnings. BadInput names the splitter and the numbers.
 std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::vector<std::string>* warnings);
+
+// Trains one task on `group` (the full trainer; a stratified, seeded validation
+// split of the task's training rows), evaluating on its test rows, into `task_dir`.
+TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dataset& labels, const Task& task,
+                       const std::filesystem::path& task_dir, const std::vector<Callback*>& extra = {});
 
 // Runs the CV; returns cv_results.json's content on world rank 0 (empty elsewhere).
 // `wait_timeout(seconds)` sets the world communicator's collective timeout

@@ -14,6 +14,8 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "train/metrics.h"
+#include "cv/runner.h"
+#include "data/h5io.h"
 #include "train/run.h"
 #include "tune/journal.h"
 #include "tune/space.h"
@@ -110,15 +112,23 @@ class Pruner : public Callback {
     }
   }
 
+  // Cross-validated trials report per (fold, epoch): step = fold * kFoldStride + epoch,
+  // so a trial is only ever compared with other trials on the same fold.
+  static constexpr int64_t kFoldStride = 100000;
+  void set_fold(int64_t fold) { fold_ = fold; }
+
   void on_epoch_end(const EpochLogs& logs, TrainerControl& ctl) override {
     auto it = logs.values.find(objective_);
     if (it == logs.values.end()) return;
     int32_t prune = 0;
+    const int64_t step = fold_ * kFoldStride + logs.epoch;
     if (group_.rank() == 0) {
       Journal::Lock lock(j_);
-      j_.append({{"op", "report"}, {"trial", trial_}, {"step", logs.epoch}, {"value", it->second}}, /*durable=*/false);
+      json rec = {{"op", "report"}, {"trial", trial_}, {"step", step}, {"epoch", logs.epoch}, {"value", it->second}};
+      if (fold_ > 0 || cv_) rec["fold"] = fold_;
+      j_.append(rec, /*durable=*/false);
       last_ = it->second;
-      if (kind_ != "none") prune = decide(view_of(j_.read()), logs.epoch, it->second);
+      if (kind_ != "none") prune = decide(view_of(j_.read()), step, logs.epoch, it->second);
     }
     group_.broadcast(&prune, sizeof prune, 0);
     if (prune) {
@@ -127,12 +137,14 @@ class Pruner : public Callback {
     }
   }
   bool pruned() const { return pruned_; }
+  void set_pruned() { pruned_ = true; }
   double last() const { return last_; }
+  void set_cv(bool cv) { cv_ = cv; }
 
  private:
   bool better(double a, double b) const { return maximize_ ? a > b : a < b; }
 
-  bool decide(const View& v, int64_t epoch, double value) const {
+  bool decide(const View& v, int64_t step, int64_t epoch, double value) const {
     if (kind_ == "median") {
       if (epoch <= warmup_) return false;
       std::vector<double> at_step;
@@ -140,7 +152,7 @@ class Pruner : public Callback {
       for (const auto& t : v.trials) {
         if (t.number == trial_ || t.state != "complete") continue;
         ++complete;
-        auto s = t.intermediate.find(epoch);
+        auto s = t.intermediate.find(step);
         if (s != t.intermediate.end()) at_step.push_back(s->second);
       }
       if (complete < startup_ || at_step.empty()) return false;
@@ -156,7 +168,7 @@ class Pruner : public Callback {
     std::vector<double> competing = {value};
     for (const auto& t : v.trials) {
       if (t.number == trial_ || (t.number % brackets_) != (trial_ % brackets_)) continue;
-      auto s = t.intermediate.find(epoch);
+      auto s = t.intermediate.find(step);
       if (s != t.intermediate.end()) competing.push_back(s->second);
     }
     std::sort(competing.begin(), competing.end(), [&](double a, double b) { return better(a, b); });
@@ -172,9 +184,62 @@ class Pruner : public Callback {
   bool maximize_;
   std::string kind_;
   int64_t startup_, warmup_, min_r_, eta_, brackets_ = 1;
+  int64_t fold_ = 0;
+  bool cv_ = false;
   bool pruned_ = false;
   double last_ = NAN;
 };
+
+// One cross-validated trial: folds in order on this group, each with the
+// pruner (compared fold by fold). After each fold the trial stops when even
+// perfect scores on the remaining folds (1 for a metric, 0 for a loss) could
+// not beat the best finished trial. Returns the finish record's fields.
+json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& tdir, const std::string& metric,
+              Pruner& pruner, const Journal& journal, bool maximize) {
+  Dataset labels = read_labels(tcfg.get_string("data.path"));
+  std::vector<cv::Task> tasks = cv::plan(tcfg, labels, nullptr);
+  TF_CHECK_INPUT(!tcfg.get_bool("cv.nested"), "tuning.cv: cv.nested must be false (the tuner is the outer loop)");
+  pruner.set_cv(true);
+  const double ideal = metric == "loss" ? 0.0 : 1.0;
+  std::vector<double> scores;
+  json out;
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    pruner.set_fold(static_cast<int64_t>(k));
+    TrainOutput fo = cv::train_task(tcfg, group, labels, tasks[k], tdir / tasks[k].name, {&pruner});
+    if (pruner.pruned()) break;
+    scores.push_back(fo.summary["test"][metric].get<double>());
+    // Can this trial still win?
+    int32_t hopeless = 0;
+    if (group.rank() == 0 && k + 1 < tasks.size()) {
+      Journal::Lock lock(journal);
+      View v = view_of(journal.read());
+      double best = maximize ? -INFINITY : INFINITY;
+      for (const auto& t : v.trials)
+        if (t.state == "complete") best = maximize ? std::max(best, t.value) : std::min(best, t.value);
+      double sum = 0;
+      for (double x : scores) sum += x;
+      double bound = (sum + ideal * static_cast<double>(tasks.size() - k - 1)) / static_cast<double>(tasks.size());
+      hopeless = std::isfinite(best) && (maximize ? bound < best : bound > best);
+    }
+    group.broadcast(&hopeless, sizeof hopeless, 0);
+    if (hopeless) {
+      pruner.set_pruned();
+      break;
+    }
+  }
+  double sum = 0;
+  for (double x : scores) sum += x;
+  out["folds_run"] = scores.size();
+  out["fold_scores"] = scores;
+  if (pruner.pruned()) {
+    out["state"] = "pruned";
+    out["value"] = scores.empty() ? pruner.last() : sum / static_cast<double>(scores.size());
+  } else {
+    out["state"] = "complete";
+    out["value"] = sum / static_cast<double>(scores.size());
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -292,20 +357,24 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
     Pruner pruner(journal, group, number, cfg, maximize);
     try {
       config::Config tcfg = apply(cfg, start["params"]);
-      TrainSplit split = load_splits(tcfg);
-      TF_CHECK_INPUT(split.has_val, "tuning needs validation data (data.validation_split > 0 or data.val_path)");
       fs::path tdir = sdir / "trials" / name;
-      TrainOutput out = train_split(tcfg, group, split, [&] {
-        std::error_code ec;
-        fs::remove_all(tdir, ec);  // an interrupted earlier attempt
-        fs::create_directories(tdir);
-        return tdir;
-      }, false, {&pruner});
       const std::string metric = objective.substr(4);  // val_<metric> or val_loss
-      double value = out.summary["val"][metric == "loss" ? "loss" : metric].get<double>();
-      finish["state"] = pruner.pruned() ? "pruned" : "complete";
-      finish["value"] = pruner.pruned() ? pruner.last() : value;
-      finish["epochs"] = out.summary["epochs_run"];
+      if (cfg.get_bool("tuning.cv")) {
+        finish.update(cv_trial(tcfg, group, tdir, metric, pruner, journal, maximize));
+      } else {
+        TrainSplit split = load_splits(tcfg);
+        TF_CHECK_INPUT(split.has_val, "tuning needs validation data (data.validation_split > 0 or data.val_path)");
+        TrainOutput out = train_split(tcfg, group, split, [&] {
+          std::error_code ec;
+          fs::remove_all(tdir, ec);  // an interrupted earlier attempt
+          fs::create_directories(tdir);
+          return tdir;
+        }, false, {&pruner});
+        double value = out.summary["val"][metric == "loss" ? "loss" : metric].get<double>();
+        finish["state"] = pruner.pruned() ? "pruned" : "complete";
+        finish["value"] = pruner.pruned() ? pruner.last() : value;
+        finish["epochs"] = out.summary["epochs_run"];
+      }
       if (!std::isfinite(finish["value"].get<double>())) {
         finish["state"] = "failed";
         finish["reason"] = "objective is not finite";

@@ -278,6 +278,42 @@ TEST(Cli, AshaAndHyperbandPruneAtRungs) {
   }
 }
 
+// Cross-validated trials: scored on every fold's test rows, reported and pruned fold by fold.
+TEST(Cli, CrossValidatedTrialsArePrunedFoldByFold) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 150 --steps 64", tmp.path()).exit_code, 0);
+  std::string cfg = tune_config("random");
+  cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 3");
+  cfg.replace(cfg.find("[0.001, 0.01, 0.1]"), 18, "[0.0001, 0.001, 0.01, 0.1]");
+  cfg += "  cv: true\n  pruner: median\n  pruner_startup_trials: 2\n  pruner_warmup_steps: 1\n"
+         "cv: {method: stratified_kfold, n_splits: 3}\n";
+  test::write_text(tmp / "cv.yaml", cfg);
+  auto r = test::run_cli("tune cv.yaml", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string journal = read_file(tmp / "runs/tune/study/study.jsonl");
+  int complete_with_three = 0, pruned = 0;
+  std::istringstream in(journal);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto rec = nlohmann::json::parse(line.substr(0, line.rfind('\t')));
+    if (rec["op"] != "finish") continue;
+    if (rec["state"] == "complete") {
+      EXPECT_EQ(rec["fold_scores"].size(), 3u) << line;
+      double mean = 0;
+      for (auto& v : rec["fold_scores"]) mean += v.get<double>() / 3;
+      EXPECT_NEAR(rec["value"].get<double>(), mean, 1e-12);
+      ++complete_with_three;
+    }
+    if (rec["state"] == "pruned") {
+      ++pruned;
+      EXPECT_LT(rec["folds_run"].get<int>(), 3) << line;
+    }
+  }
+  EXPECT_GE(complete_with_three, 2) << journal;
+  EXPECT_GE(pruned, 1) << journal;
+  EXPECT_NE(journal.find("\"fold\":2"), std::string::npos);  // reports name their fold
+}
+
 TEST(Cli, TrialsWithNanLossesFailWithTheirReasonAndTheStudyCompletes) {
   test::TempDir tmp;
   ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
