@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 #include <sys/wait.h>
 
 namespace tf::test {
@@ -44,6 +45,21 @@ CliResult run_cli(const std::string& args, const std::filesystem::path& cwd) {
   int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+std::string trials_without_timing(const std::filesystem::path& csv) {
+  std::ifstream in(csv);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, ',')) cells.push_back(c);
+    for (size_t i = 0; i < cells.size(); ++i)
+      if (i != 3 && i != 4) out += cells[i] + ",";
+    out += "\n";
+  }
+  return out;
 }
 
 void write_text(const std::filesystem::path& p, const std::string& text) {

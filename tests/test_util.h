@@ -35,4 +35,7 @@ CliResult run_cli(const std::string& args, const std::filesystem::path& cwd = {}
 
 void write_text(const std::filesystem::path& p, const std::string& text);
 
+// A study's trials.csv without its timing and group columns (duration_s, group).
+std::string trials_without_timing(const std::filesystem::path& csv);
+
 }  // namespace tf::test

@@ -54,6 +54,9 @@ class Communicator {
   void allreduce_sum(double* v, size_t n) { allreduce(v, n, DType::kFloat64, ReduceOp::kSum); }
 };
 
+// Copies rank 0's string to every rank (collective).
+std::string broadcast_string(Communicator& comm, std::string s);
+
 // A single rank: every collective returns at once.
 class LocalComm final : public Communicator {
  public:

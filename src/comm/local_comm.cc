@@ -25,6 +25,14 @@ class LocalCounter final : public SharedCounter {
 
 std::unique_ptr<SharedCounter> LocalComm::make_counter() { return std::make_unique<LocalCounter>(); }
 
+std::string broadcast_string(Communicator& comm, std::string s) {
+  uint64_t n = s.size();
+  comm.broadcast(&n, sizeof n, 0);
+  s.resize(n);
+  comm.broadcast(s.data(), n, 0);
+  return s;
+}
+
 void LocalComm::allgather(const void* send, void* recv, size_t bytes) {
   if (send != recv) std::memmove(recv, send, bytes);
 }

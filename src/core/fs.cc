@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -84,6 +85,35 @@ fs::path create_run_dir(const fs::path& root, const std::string& experiment, con
       throw BadInput("cannot create run folder " + dir.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
   }
   throw Error("could not find a free run folder name under " + parent.string(), __FILE__, __LINE__);
+}
+
+fs::path resumable_dir(const fs::path& root, const std::string& experiment, const std::string& run_id,
+                       const std::string& prefix, const std::string& config_yaml) {
+  std::string id = run_id;
+  if (id.empty()) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (unsigned char c : config_yaml) h = (h ^ c) * 1099511628211ULL;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(h & 0xffffffffffffULL));
+    id = prefix + buf;
+  }
+  return root / experiment / id;
+}
+
+void open_resumable(const fs::path& dir, const std::string& config_yaml, const std::string& what) {
+  if (fs::exists(dir / "config.yaml")) {
+    if (read_file(dir / "config.yaml") != config_yaml)
+      throw BadInput(what + " folder " + dir.string() + " holds a " + what +
+                         " with a different config; refusing to mix them (change experiment.run_id, or remove "
+                         "that folder)",
+                     __FILE__, __LINE__);
+    return;
+  }
+  if (fs::exists(dir) && !fs::is_empty(dir))
+    throw BadInput(what + " folder " + dir.string() + " exists and is not a " + what + " of this config", __FILE__,
+                   __LINE__);
+  fs::create_directories(dir);
+  atomic_write(dir / "config.yaml", config_yaml);
 }
 
 std::string read_file(const fs::path& path) {

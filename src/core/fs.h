@@ -22,6 +22,16 @@ void atomic_write_with(const fs::path& path, const std::function<void(const fs::
 // With an explicit id that exists already, throws BadInput naming the folder.
 fs::path create_run_dir(const fs::path& root, const std::string& experiment, const std::string& id);
 
+// The folder of a resumable job (CV, study): `root/experiment/id`, where id is
+// `run_id` or, when empty, `prefix` + a hash of the job's resolved config, so
+// that rerunning the same command finds the same folder.
+fs::path resumable_dir(const fs::path& root, const std::string& experiment, const std::string& run_id,
+                       const std::string& prefix, const std::string& config_yaml);
+
+// Creates `dir` holding config.yaml = `config_yaml`, or accepts it when it
+// holds exactly that config already (a resume); BadInput for another config.
+void open_resumable(const fs::path& dir, const std::string& config_yaml, const std::string& what);
+
 // Reads a whole file; throws BadInput naming the file when it cannot be read.
 std::string read_file(const fs::path& path);
 

@@ -104,23 +104,6 @@ std::string task_name(int64_t outer, int64_t inner, bool nested) {
   return buf;
 }
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-std::string broadcast_string(Communicator& comm, std::string s) {
-  uint64_t n = s.size();
-  comm.broadcast(&n, sizeof n, 0);
-  s.resize(n);
-  comm.broadcast(s.data(), n, 0);
-  return s;
-}
-
 // Trains one task on this group; the group's first rank writes folds/<name>.json.
 }  // namespace
 
@@ -304,14 +287,8 @@ std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::ve
 }
 
 fs::path cv_run_dir(const config::Config& cfg) {
-  std::string id = cfg.get_string("experiment.run_id");
-  if (id.empty()) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "cv-%012llx",
-                  static_cast<unsigned long long>(fnv1a(cfg.to_yaml()) & 0xffffffffffffULL));
-    id = buf;
-  }
-  return fs::path(cfg.get_string("experiment.output_dir")) / cfg.get_string("experiment.name") / id;
+  return resumable_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
+                       cfg.get_string("experiment.run_id"), "cv-", cfg.to_yaml());
 }
 
 nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
@@ -328,17 +305,7 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
   std::string dir;
   if (leader) {
     fs::path run = cv_run_dir(cfg);
-    const std::string yaml = cfg.to_yaml();
-    if (fs::exists(run / "config.yaml")) {
-      TF_CHECK_INPUT(read_file(run / "config.yaml") == yaml,
-                     "run folder " + run.string() + " holds a CV with a different config; refusing to mix them "
-                     "(change experiment.run_id, or remove that folder)");
-    } else {
-      TF_CHECK_INPUT(!fs::exists(run) || fs::is_empty(run),
-                     "run folder " + run.string() + " exists and is not a CV of this config");
-      fs::create_directories(run / "folds");
-      atomic_write(run / "config.yaml", yaml);
-    }
+    open_resumable(run, cfg.to_yaml(), "CV");
     fs::create_directories(run / "folds");
     int done = 0;
     for (const auto& t : tasks) done += fs::exists(run / "folds" / (t.name + ".json"));

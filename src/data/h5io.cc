@@ -120,6 +120,18 @@ void read_rows(hid_t dset, hid_t mem_type, const std::vector<int64_t>& rows, int
   }
 }
 
+// /groups and /time of `rows`, when the file has them.
+void read_optional(hid_t f, const H5Info& info, const std::vector<int64_t>& rows, Dataset& d, const std::string& file) {
+  if (info.has_groups) {
+    Handle g(H5Dopen2(f, "groups", H5P_DEFAULT), H5Dclose);
+    read_rows(g.get(), H5T_NATIVE_INT64, rows, 1, d.groups, file, "/groups");
+  }
+  if (info.has_time) {
+    Handle t(H5Dopen2(f, "time", H5P_DEFAULT), H5Dclose);
+    read_rows(t.get(), H5T_NATIVE_DOUBLE, rows, 1, d.time, file, "/time");
+  }
+}
+
 // Label range checks; sets num_classes (from class_names, else max label + 1).
 void check_labels(Dataset& d, const std::vector<int64_t>& rows, const std::string& file, bool all_rows) {
   int64_t max_label = -1;
@@ -196,14 +208,7 @@ Dataset read_labels(const std::filesystem::path& path) {
   for (int64_t i = 0; i < info.n; ++i) rows[i] = i;
   Handle y(H5Dopen2(f.get(), "y", H5P_DEFAULT), H5Dclose);
   read_rows(y.get(), H5T_NATIVE_INT64, rows, 1, d.y, file, "/y");
-  if (info.has_groups) {
-    Handle g(H5Dopen2(f.get(), "groups", H5P_DEFAULT), H5Dclose);
-    read_rows(g.get(), H5T_NATIVE_INT64, rows, 1, d.groups, file, "/groups");
-  }
-  if (info.has_time) {
-    Handle t(H5Dopen2(f.get(), "time", H5P_DEFAULT), H5Dclose);
-    read_rows(t.get(), H5T_NATIVE_DOUBLE, rows, 1, d.time, file, "/time");
-  }
+  read_optional(f.get(), info, rows, d, file);
   d.class_names = info.class_names;
   check_labels(d, rows, file, true);
   return d;
@@ -236,14 +241,7 @@ Dataset read_h5(const std::filesystem::path& path, const std::vector<int64_t>& r
     Handle y(H5Dopen2(f.get(), "y", H5P_DEFAULT), H5Dclose);
     read_rows(y.get(), H5T_NATIVE_INT64, rows, 1, d.y, file, "/y");
   }
-  if (info.has_groups) {
-    Handle g(H5Dopen2(f.get(), "groups", H5P_DEFAULT), H5Dclose);
-    read_rows(g.get(), H5T_NATIVE_INT64, rows, 1, d.groups, file, "/groups");
-  }
-  if (info.has_time) {
-    Handle t(H5Dopen2(f.get(), "time", H5P_DEFAULT), H5Dclose);
-    read_rows(t.get(), H5T_NATIVE_DOUBLE, rows, 1, d.time, file, "/time");
-  }
+  read_optional(f.get(), info, rows, d, file);
   for (size_t i = 0; i < d.x.size(); ++i) {
     if (!std::isfinite(d.x[i])) {
       size_t r = i / static_cast<size_t>(d.row_size());

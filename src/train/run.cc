@@ -17,14 +17,6 @@ namespace tf {
 
 namespace {
 
-std::string broadcast_string(Communicator& comm, std::string s) {
-  uint64_t n = s.size();
-  comm.broadcast(&n, sizeof n, 0);
-  s.resize(n);
-  comm.broadcast(s.data(), n, 0);
-  return s;
-}
-
 }  // namespace
 
 TrainSplit load_splits(const config::Config& cfg) {

@@ -26,12 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 double now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -47,14 +41,6 @@ Space space_of(const config::Config& cfg) {
   TF_CHECK_INPUT(!s.is_null(), "tuning.space: empty; give the parameters to tune (or \"auto\")");
   if (s.is_string()) s = suggest_space(cfg.get_string("model.name"));
   return parse_space(s, cfg);
-}
-
-std::string broadcast_string(Communicator& comm, std::string s) {
-  uint64_t n = s.size();
-  comm.broadcast(&n, sizeof n, 0);
-  s.resize(n);
-  comm.broadcast(s.data(), n, 0);
-  return s;
 }
 
 struct View {
@@ -244,14 +230,8 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
 }  // namespace
 
 std::filesystem::path study_dir(const config::Config& cfg) {
-  std::string id = cfg.get_string("experiment.run_id");
-  if (id.empty()) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "study-%012llx",
-                  static_cast<unsigned long long>(fnv1a(cfg.to_yaml()) & 0xffffffffffffULL));
-    id = buf;
-  }
-  return fs::path(cfg.get_string("experiment.output_dir")) / cfg.get_string("experiment.name") / id;
+  return resumable_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
+                       cfg.get_string("experiment.run_id"), "study-", cfg.to_yaml());
 }
 
 std::vector<TrialState> load_trials(const fs::path& dir) {
@@ -278,15 +258,7 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
   std::string dir, session;
   if (world.rank() == 0) {
     fs::path d = study_dir(cfg);
-    const std::string yaml = cfg.to_yaml();
-    if (fs::exists(d / "config.yaml")) {
-      TF_CHECK_INPUT(read_file(d / "config.yaml") == yaml,
-                     "study folder " + d.string() + " holds a study with a different config; refusing to mix them");
-    } else {
-      TF_CHECK_INPUT(!fs::exists(d) || fs::is_empty(d), "study folder " + d.string() + " exists and is not a study");
-      fs::create_directories(d / "trials");
-      atomic_write(d / "config.yaml", yaml);
-    }
+    open_resumable(d, cfg.to_yaml(), "study");
     fs::create_directories(d / "trials");
     dir = d.string();
     session = std::to_string(::getpid()) + "-" + std::to_string(static_cast<int64_t>(now_s() * 1000));

@@ -203,22 +203,6 @@ tuning:
     training.batch_size: {type: int, low: 16, high: 32, step: 16}
 )";
 
-// trials.csv without the timing and group columns.
-std::string trials_without_timing(const fs::path& csv) {
-  std::istringstream in(read_file(csv));
-  std::string line, out;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string c;
-    while (std::getline(ss, c, ',')) cells.push_back(c);
-    for (size_t i = 0; i < cells.size(); ++i)
-      if (i != 3 && i != 4) out += cells[i] + ",";
-    out += "\n";
-  }
-  return out;
-}
-
 std::string tune_config(const std::string& sampler) {
   std::string s = kTuneConfig;
   s.replace(s.find("SAMPLER"), 7, sampler);
@@ -381,8 +365,8 @@ TEST(Cli, KilledStudyResumes) {
     EXPECT_NE(r.output.find("(again)"), std::string::npos) << "the interrupted trial was not rerun\n" << r.output;
     // No finished trial ran twice: exactly one finish record per trial.
     EXPECT_EQ(count("\"op\":\"finish\""), 6);
-    EXPECT_EQ(trials_without_timing(tmp / ("killed_" + sampler) / "tune/study/trials.csv"),
-              trials_without_timing(tmp / ("ref_" + sampler) / "tune/study/trials.csv"))
+    EXPECT_EQ(test::trials_without_timing(tmp / ("killed_" + sampler) / "tune/study/trials.csv"),
+              test::trials_without_timing(tmp / ("ref_" + sampler) / "tune/study/trials.csv"))
         << sampler;
   }
 }

@@ -186,20 +186,7 @@ TEST_F(MpiCli, TuneOnRankGroups) {
            "high: 0.1, log: true, values: [0.001, 0.01, 0.1]}, training.batch_size: {type: int, low: 16, high: 32, "
            "step: 16}}}\n";
   };
-  auto table = [](const fs::path& csv) {  // trials.csv without timing and group columns, sorted by trial
-    std::istringstream in(read_file(csv));
-    std::string line, out;
-    while (std::getline(in, line)) {
-      std::vector<std::string> cells;
-      std::stringstream ss(line);
-      std::string c;
-      while (std::getline(ss, c, ',')) cells.push_back(c);
-      for (size_t i = 0; i < cells.size(); ++i)
-        if (i != 3 && i != 4) out += cells[i] + ",";
-      out += "\n";
-    }
-    return out;
-  };
+  auto table = [](const fs::path& csv) { return test::trials_without_timing(csv); };
   for (const std::string sampler : {"grid", "random", "tpe"}) {
     test::write_text(tmp / (sampler + ".yaml"), cfg(sampler));
     auto single = sh(bin() + " tune " + sampler + ".yaml --threads 1 --set experiment.output_dir=one_" + sampler, tmp.path());
