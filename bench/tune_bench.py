@@ -54,6 +54,8 @@ def main():
     ap.add_argument("--trials", type=int, default=12)
     ap.add_argument("--epochs", type=int, default=9)
     ap.add_argument("--skip-asha", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--asha-seeds", default="5", help="comma-separated sampler seeds for the ASHA comparison")
     a = ap.parse_args()
     data = os.path.abspath(a.data)
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,21 +72,21 @@ tuning:
     training.learning_rate: {{type: float, low: 1.0e-4, high: 3.0e-2, log: true}}
     model.cnn1d.dropout: {{type: float, low: 0.0, high: 0.6}}
 """
-        if a.skip_asha:
-            base = None
-        _, plain = tune(a.binary, base + "  pruner: none\n", tmp, "none") if base else (0, None)
-        if base:
-            _, asha = tune(a.binary, base + "  pruner: asha\n  pruner_min_resource: 1\n  pruner_reduction_factor: 3\n",
-                           tmp, "asha")
-            report_asha(a, plain, asha)
-        throughput(a, tmp)
+        for seed in ([] if a.skip_asha else a.asha_seeds.split(",")):
+            cfg = base.replace("  seed: 5\n", f"  seed: {seed}\n")
+            _, plain = tune(a.binary, cfg + "  pruner: none\n", tmp, f"none{seed}")
+            _, asha = tune(a.binary, cfg + "  pruner: asha\n  pruner_min_resource: 1\n  pruner_reduction_factor: 3\n",
+                           tmp, f"asha{seed}")
+            report_asha(a, plain, asha, seed)
+        if not a.skip_throughput:
+            throughput(a, tmp)
 
 
-def report_asha(a, plain, asha):
+def report_asha(a, plain, asha, seed):
     if True:
         p = epochs_to_best(plain)
         q = epochs_to_best(asha)
-        print(json.dumps({"benchmark": "asha", "trials": a.trials, "epochs_per_trial": a.epochs,
+        print(json.dumps({"benchmark": "asha", "sampler_seed": int(seed), "trials": a.trials, "epochs_per_trial": a.epochs,
                           "no_pruning": {"epochs_until_best": p[0], "best_trial": p[1], "best": round(p[2], 4),
                                          "epochs_total": p[3]},
                           "asha": {"epochs_until_best": q[0], "best_trial": q[1], "best": round(q[2], 4),
