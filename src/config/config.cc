@@ -191,18 +191,6 @@ void walk(const std::string& src, const json& node, const std::string& prefix) {
   }
 }
 
-json::json_pointer pointer(const std::string& dotted) {
-  std::string p;
-  size_t start = 0;
-  while (true) {
-    size_t dot = dotted.find('.', start);
-    p += "/" + dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return json::json_pointer(p);
-}
-
 // Rules that involve more than one key.
 void cross_checks(const std::string& src, const json& d) {
   auto at = [&](const std::string& k) -> const json& { return d.at(pointer(k)); };
@@ -251,6 +239,18 @@ void cross_checks(const std::string& src, const json& d) {
 }
 
 }  // namespace
+
+json::json_pointer pointer(const std::string& dotted) {
+  std::string p;
+  size_t start = 0;
+  while (true) {
+    size_t dot = dotted.find('.', start);
+    p += "/" + dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return json::json_pointer(p);
+}
 
 json parse_text(const std::string& text, const std::string& source) {
   try {

@@ -21,6 +21,9 @@ using nlohmann::json;
 // file in error messages.
 json parse_text(const std::string& text, const std::string& source);
 
+// JSON pointer of a dotted key path ("training.epochs" -> /training/epochs).
+nlohmann::json::json_pointer pointer(const std::string& dotted);
+
 // Applies one `--set key.path=value` override; the value is parsed as YAML.
 void apply_override(json& doc, const std::string& assignment);
 

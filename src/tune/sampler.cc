@@ -112,7 +112,6 @@ std::vector<double> default_weights(size_t n) {  // Optuna's: recent trials weig
   return w;
 }
 
-double log_norm_cdf(double x) { return std::log(0.5 * std::erfc(-x / std::sqrt(2.0))); }
 
 struct Parzen {
   std::vector<double> mus, sigmas, weights;

@@ -14,18 +14,6 @@ namespace {
   throw BadInput("tuning.space." + path + ": " + msg, __FILE__, __LINE__);
 }
 
-nlohmann::json::json_pointer pointer(const std::string& dotted) {
-  std::string p;
-  size_t start = 0;
-  while (true) {
-    size_t dot = dotted.find('.', start);
-    p += "/" + dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return nlohmann::json::json_pointer(p);
-}
-
 std::vector<std::string> all_keys() {
   std::vector<std::string> k;
   for (const auto& s : config::schema()) k.push_back(s.path);
@@ -35,7 +23,7 @@ std::vector<std::string> all_keys() {
 
 config::Config apply(const config::Config& base, const nlohmann::json& params) {
   nlohmann::json doc = base.doc();
-  for (auto it = params.begin(); it != params.end(); ++it) doc[pointer(it.key())] = it.value();
+  for (auto it = params.begin(); it != params.end(); ++it) doc[config::pointer(it.key())] = it.value();
   return config::Config::resolve(doc, "tuned config");
 }
 

@@ -27,6 +27,9 @@
 
 namespace tf::tune {
 
+// Whether the objective is maximised (tuning.direction, or auto from its name).
+bool objective_maximizes(const config::Config& cfg);
+
 // The study folder: experiment.run_id, or "study-" + a hash of the resolved config.
 std::filesystem::path study_dir(const config::Config& cfg);
 

@@ -52,8 +52,12 @@ TEST(Space, ParsesRangesAndRejectsBadOnes) {
   ASSERT_EQ(space.size(), 4u);
   EXPECT_EQ(space.back().path, "model.lstm.hidden_size");  // conditional parameters last
   for (const auto& p : space) {
-    if (p.path == "training.learning_rate") EXPECT_EQ(grid_values(p).size(), 0u);
-    if (p.path == "training.batch_size") EXPECT_EQ(grid_values(p).size(), 4u);
+    if (p.path == "training.learning_rate") {
+      EXPECT_EQ(grid_values(p).size(), 0u);
+    }
+    if (p.path == "training.batch_size") {
+      EXPECT_EQ(grid_values(p).size(), 4u);
+    }
   }
   auto error_of = [&](const char* text) {
     try {
