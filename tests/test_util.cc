@@ -62,6 +62,31 @@ std::string trials_without_timing(const std::filesystem::path& csv) {
   return out;
 }
 
+void write_raw_h5(const std::filesystem::path& p, const RawSets& sets, const std::vector<std::string>& class_names) {
+  hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  for (auto& [name, type, dims, data] : sets) {
+    hid_t s = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+    hid_t d = H5Dcreate2(f, name.c_str(), type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    H5Dclose(d);
+    H5Sclose(s);
+  }
+  if (!class_names.empty()) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    hsize_t k = class_names.size();
+    hid_t s = H5Screate_simple(1, &k, nullptr);
+    hid_t a = H5Acreate2(f, "class_names", t, s, H5P_DEFAULT, H5P_DEFAULT);
+    std::vector<const char*> ptrs;
+    for (auto& c : class_names) ptrs.push_back(c.c_str());
+    H5Awrite(a, t, ptrs.data());
+    H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+  }
+  H5Fclose(f);
+}
+
 void write_text(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p) << text;

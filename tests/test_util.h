@@ -1,10 +1,13 @@
 // Helpers shared by the tests: reference JSON, temporary folders, running the CLI.
 #pragma once
 
+#include <hdf5.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace tf::test {
 
@@ -34,6 +37,11 @@ struct CliResult {
 CliResult run_cli(const std::string& args, const std::filesystem::path& cwd = {});
 
 void write_text(const std::filesystem::path& p, const std::string& text);
+
+// Writes datasets (name, native type, dims, data) and an optional class_names
+// attribute with the HDF5 library itself, as any tool could: for bad-file tests.
+using RawSets = std::vector<std::tuple<std::string, hid_t, std::vector<hsize_t>, const void*>>;
+void write_raw_h5(const std::filesystem::path& p, const RawSets& sets, const std::vector<std::string>& class_names = {});
 
 // A study's trials.csv without its timing and group columns (duration_s, group).
 std::string trials_without_timing(const std::filesystem::path& csv);

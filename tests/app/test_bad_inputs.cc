@@ -18,32 +18,7 @@ namespace tf {
 
 namespace {
 
-using Sets = std::vector<std::tuple<std::string, hid_t, std::vector<hsize_t>, const void*>>;
-
-void write_raw(const fs::path& p, const Sets& sets, const std::vector<std::string>& class_names = {}) {
-  hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  for (auto& [name, type, dims, data] : sets) {
-    hid_t s = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-    hid_t d = H5Dcreate2(f, name.c_str(), type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    H5Dclose(d);
-    H5Sclose(s);
-  }
-  if (!class_names.empty()) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    hsize_t k = class_names.size();
-    hid_t s = H5Screate_simple(1, &k, nullptr);
-    hid_t a = H5Acreate2(f, "class_names", t, s, H5P_DEFAULT, H5P_DEFAULT);
-    std::vector<const char*> ptrs;
-    for (auto& c : class_names) ptrs.push_back(c.c_str());
-    H5Awrite(a, t, ptrs.data());
-    H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-  }
-  H5Fclose(f);
-}
+using test::write_raw_h5;
 
 void write_bad_data(const fs::path& dir) {
   const hsize_t n = 8, t = 32, c = 9;
@@ -53,20 +28,20 @@ void write_bad_data(const fs::path& dir) {
   std::vector<double> yf(y.begin(), y.end());
   std::vector<float> xnan = x;
   xnan[100] = std::nanf("");
-  write_raw(dir / "nan.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, xnan.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}});
-  write_raw(dir / "label_range.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}},
+  write_raw_h5(dir / "nan.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, xnan.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}});
+  write_raw_h5(dir / "label_range.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}},
             {"quiet", "loud"});
-  write_raw(dir / "rank2.h5", {{"X", H5T_NATIVE_FLOAT, {n, t * c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}});
-  write_raw(dir / "yfloat.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_DOUBLE, {n}, yf.data()}});
-  write_raw(dir / "ylen.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n - 2}, y.data()}});
+  write_raw_h5(dir / "rank2.h5", {{"X", H5T_NATIVE_FLOAT, {n, t * c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}});
+  write_raw_h5(dir / "yfloat.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_DOUBLE, {n}, yf.data()}});
+  write_raw_h5(dir / "ylen.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n - 2}, y.data()}});
   std::vector<int64_t> g(n + 1, 1);
-  write_raw(dir / "groups.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()},
+  write_raw_h5(dir / "groups.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()},
                                 {"y", H5T_NATIVE_INT64, {n}, y.data()},
                                 {"groups", H5T_NATIVE_INT64, {n + 1}, g.data()}});
   std::vector<int64_t> one(n, 2);
   std::vector<int64_t> zero(n, 0);
-  write_raw(dir / "oneclass.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, zero.data()}});
-  write_raw(dir / "short_steps.h5", {{"X", H5T_NATIVE_FLOAT, {n, t / 2, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}});
+  write_raw_h5(dir / "oneclass.h5", {{"X", H5T_NATIVE_FLOAT, {n, t, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, zero.data()}});
+  write_raw_h5(dir / "short_steps.h5", {{"X", H5T_NATIVE_FLOAT, {n, t / 2, c}, x.data()}, {"y", H5T_NATIVE_INT64, {n}, y.data()}});
   test::write_text(dir / "text.h5", "this is not HDF5\n");
 }
 
@@ -103,9 +78,9 @@ TEST(BadInputs, EveryCorpusFileExitsTwoNamingTheCulprit) {
     for (const auto& e : expects) EXPECT_NE(r.output.find(e), std::string::npos) << "missing: " << e;
     EXPECT_EQ(r.output.find("internal error"), std::string::npos);
     // Nothing was started: no run folder exists.
-    if (fs::exists(tmp / "runs"))
-      for (const auto& exp : fs::directory_iterator(tmp / "runs"))
-        EXPECT_TRUE(fs::is_empty(exp.path())) << exp.path();
+    if (fs::exists(tmp / "runs")) {
+      for (const auto& exp : fs::directory_iterator(tmp / "runs")) EXPECT_TRUE(fs::is_empty(exp.path())) << exp.path();
+    }
   }
   EXPECT_GE(files, 30);
 }

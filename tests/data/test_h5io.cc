@@ -62,17 +62,6 @@ TEST(H5io, WriteReadRoundTrip) {
 
 // Bad files, written with the HDF5 library itself; each error names file and dataset.
 namespace {
-void write_raw(const std::filesystem::path& p, const std::vector<std::tuple<std::string, hid_t, std::vector<hsize_t>, const void*>>& sets) {
-  hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  for (auto& [name, type, dims, data] : sets) {
-    hid_t s = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-    hid_t d = H5Dcreate2(f, name.c_str(), type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    H5Dclose(d);
-    H5Sclose(s);
-  }
-  H5Fclose(f);
-}
 std::string error_of(const std::filesystem::path& p) {
   try {
     read_h5(p);
@@ -90,31 +79,31 @@ TEST(H5io, BadFilesGiveClearErrors) {
   auto f = dir / "nan.h5";
   std::vector<float> xn = x;
   xn[5] = std::nanf("");
-  write_raw(f, {{"X", H5T_NATIVE_FLOAT, {2, 4, 3}, xn.data()}, {"y", H5T_NATIVE_INT64, {2}, y.data()}});
+  test::write_raw_h5(f, {{"X", H5T_NATIVE_FLOAT, {2, 4, 3}, xn.data()}, {"y", H5T_NATIVE_INT64, {2}, y.data()}});
   std::string e = error_of(f);
   EXPECT_NE(e.find(f.string()), std::string::npos) << e;
   EXPECT_NE(e.find("/X"), std::string::npos) << e;
   EXPECT_NE(e.find("NaN"), std::string::npos) << e;
 
   f = dir / "rank2.h5";
-  write_raw(f, {{"X", H5T_NATIVE_FLOAT, {2, 12}, x.data()}, {"y", H5T_NATIVE_INT64, {2}, y.data()}});
+  test::write_raw_h5(f, {{"X", H5T_NATIVE_FLOAT, {2, 12}, x.data()}, {"y", H5T_NATIVE_INT64, {2}, y.data()}});
   e = error_of(f);
   EXPECT_NE(e.find("/X"), std::string::npos) << e;
   EXPECT_NE(e.find("3 dimensions"), std::string::npos) << e;
 
   f = dir / "short_y.h5";
-  write_raw(f, {{"X", H5T_NATIVE_FLOAT, {2, 4, 3}, x.data()}, {"y", H5T_NATIVE_INT64, {1}, y.data()}});
+  test::write_raw_h5(f, {{"X", H5T_NATIVE_FLOAT, {2, 4, 3}, x.data()}, {"y", H5T_NATIVE_INT64, {1}, y.data()}});
   e = error_of(f);
   EXPECT_NE(e.find("/y"), std::string::npos) << e;
 
   f = dir / "neg.h5";
   std::vector<int64_t> yneg = {0, -1};
-  write_raw(f, {{"X", H5T_NATIVE_FLOAT, {2, 4, 3}, x.data()}, {"y", H5T_NATIVE_INT64, {2}, yneg.data()}});
+  test::write_raw_h5(f, {{"X", H5T_NATIVE_FLOAT, {2, 4, 3}, x.data()}, {"y", H5T_NATIVE_INT64, {2}, yneg.data()}});
   e = error_of(f);
   EXPECT_NE(e.find("negative label"), std::string::npos) << e;
 
   f = dir / "nox.h5";
-  write_raw(f, {{"y", H5T_NATIVE_INT64, {2}, y.data()}});
+  test::write_raw_h5(f, {{"y", H5T_NATIVE_INT64, {2}, y.data()}});
   e = error_of(f);
   EXPECT_NE(e.find("/X"), std::string::npos) << e;
   EXPECT_NE(e.find("missing"), std::string::npos) << e;
