@@ -10,11 +10,11 @@ usage: /usr/bin/python3 bench/cv_speed.py [--data data/airleak.h5] [--rounds 2] 
 import argparse
 import glob
 import json
-import os
 import statistics
-import subprocess
 import tempfile
 import time
+
+from harness import run_trainfleet
 
 
 def run(binary, data, tmp, ranks, epochs, tag):
@@ -23,12 +23,7 @@ def run(binary, data, tmp, ranks, epochs, tag):
            "--set", f"data.path={data}", "--set", "cv.method=stratified_kfold", "--set", "cv.n_splits=4",
            "--set", f"training.epochs={epochs}", "--set", "training.callbacks.early_stopping=false",
            "--set", f"experiment.output_dir={out}"]
-    if ranks > 1:
-        cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", "--bind-to", "none"] + cmd
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
+    wall = run_trainfleet(cmd, ranks)
     res = json.load(open(glob.glob(f"{out}/quickstart/*/cv_results.json")[0]))
     fold_time = sum(f["seconds"] for f in res["folds"])
     return wall, fold_time

@@ -8,11 +8,11 @@ usage: /usr/bin/python3 bench/ddp_speed.py [--data data/airleak.h5] [--epochs 4]
 """
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import tempfile
 import time
+
+from harness import run_trainfleet
 
 
 def run(binary, data, tmp, ranks, threads, epochs, batch):
@@ -22,10 +22,7 @@ def run(binary, data, tmp, ranks, threads, epochs, batch):
            "--set", f"training.epochs={epochs}", "--set", f"training.batch_size={batch}",
            "--set", "training.callbacks.early_stopping=false", "--set", "training.callbacks.model_checkpoint=false",
            "--set", f"experiment.output_dir={tmp}", "--set", f"experiment.run_id={run_id}"]
-    if ranks > 1:
-        cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", "--bind-to", "none"] + cmd
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_trainfleet(cmd, ranks)
     rates = [json.loads(l)["samples_per_s"] for l in open(f"{tmp}/quickstart/{run_id}/metrics.jsonl")]
     return statistics.median(rates[1:])
 

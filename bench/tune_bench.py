@@ -15,20 +15,15 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+from harness import run_trainfleet
 
 
 def tune(binary, cfg_text, tmp, tag, ranks=1):
     path = f"{tmp}/{tag}.yaml"
     open(path, "w").write(cfg_text.replace("OUTDIR", f"{tmp}/{tag}"))
     cmd = [binary, "tune", path, "--threads", "1", "--ranks-per-run", "1"]
-    if ranks > 1:
-        cmd = ["mpirun", "-np", str(ranks), "--oversubscribe", "--bind-to", "none"] + cmd
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
+    wall = run_trainfleet(cmd, ranks)
     journal = glob.glob(f"{tmp}/{tag}/*/*/study.jsonl")[0]
     records = [json.loads(line.rsplit("\t", 1)[0]) for line in open(journal) if "\t" in line]
     return wall, records

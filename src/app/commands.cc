@@ -117,9 +117,15 @@ int Commands::train(World& world) {
     run_train(cfgs[i], *group);
   }
   // Groups that finish early wait here for the others: not a hang.
-  if (world.set_timeout) world.set_timeout(world.comm, 30.0 * 24 * 3600);
+  world_timeout(world)(30.0 * 24 * 3600);
   world.comm.barrier();
   return kExitOk;
+}
+
+std::function<void(double)> Commands::world_timeout(World& world) {
+  return [&world](double s) {
+    if (world.set_timeout) world.set_timeout(world.comm, s);
+  };
 }
 
 Commands::Groups Commands::make_groups(World& world, const config::Config& first) {
@@ -152,9 +158,7 @@ int Commands::cv(World& world) {
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet cv: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
                  g.per_run, g.threads);
-  auto results = cv::run_cv(cfg, world.comm, *g.group, g.id, [&](double s) {
-    if (world.set_timeout) world.set_timeout(world.comm, s);
-  });
+  auto results = cv::run_cv(cfg, world.comm, *g.group, g.id, world_timeout(world));
   if (world.comm.rank() == 0) {
     std::cout << cv::results_table(results) << "\n";
     spdlog::info("results: {}", (fs::path(results["run_dir"].get<std::string>()) / "cv_results.json").string());
@@ -174,24 +178,16 @@ int Commands::tune(World& world) {
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet tune: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
                  g.per_run, g.threads);
-  auto summary = tune::run_study(cfg, world.comm, *g.group, g.id, [&](double s) {
-    if (world.set_timeout) world.set_timeout(world.comm, s);
-  });
+  auto summary = tune::run_study(cfg, world.comm, *g.group, g.id, world_timeout(world));
   std::string dir = world.comm.rank() == 0 ? summary["study"].get<std::string>() : std::string();
   if (world.comm.rank() == 0) {
-    std::cout << tune::show(dir);
+    std::cout << tune::show_text(dir, summary);
     spdlog::info("study: {}", dir);
   }
   if (retrain_best_) {
-    uint64_t n = dir.size();
-    world.comm.broadcast(&n, sizeof n, 0);
-    dir.resize(n);
-    world.comm.broadcast(dir.data(), n, 0);
-    std::string best = world.comm.rank() == 0 && summary.contains("best") ? summary["best"]["params"].dump() : "";
-    n = best.size();
-    world.comm.broadcast(&n, sizeof n, 0);
-    best.resize(n);
-    world.comm.broadcast(best.data(), n, 0);
+    dir = broadcast_string(world.comm, dir);
+    std::string best = broadcast_string(
+        world.comm, world.comm.rank() == 0 && summary.contains("best") ? summary["best"]["params"].dump() : "");
     TF_CHECK_INPUT(!best.empty(), "--retrain-best: the study has no completed trial");
     auto params = nlohmann::json::parse(best);
     params["experiment.output_dir"] = dir;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <functional>
 #include <memory>
 
 #include "comm/communicator.h"
@@ -42,6 +43,8 @@ class Commands {
     int id = 0, count = 1, per_run = 1, threads = 1;
   };
   Groups make_groups(World& world, const config::Config& first);
+  // Sets the world communicator's collective timeout (no-op without MPI).
+  static std::function<void(double)> world_timeout(World& world);
 
   CLI::App* train_ = nullptr;
   CLI::App* evaluate_ = nullptr;

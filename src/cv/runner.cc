@@ -112,7 +112,6 @@ TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dat
   const std::string path = cfg.get_string("data.path");
   TrainSplit s;
   s.labels = labels;
-  s.labels.x.clear();
   std::vector<int64_t> train_rows = t.train, val_rows;
   if (cfg.get_float("data.validation_split") > 0) {
     std::vector<int64_t> sorted = t.train;

@@ -123,8 +123,10 @@ std::map<std::string, double> importances(const std::vector<TrialState>& trials)
 std::string show(const fs::path& dir) {
   TF_CHECK_INPUT(fs::exists(dir / "study.jsonl") && fs::exists(dir / "config.yaml"),
                  dir.string() + " is not a study folder (no study.jsonl / config.yaml)");
-  config::Config cfg = config::Config::load(dir / "config.yaml");
-  json summary = write_outputs(dir, cfg);
+  return show_text(dir, write_outputs(dir, config::Config::load(dir / "config.yaml")));
+}
+
+std::string show_text(const fs::path& dir, const json& summary) {
   std::ostringstream os;
   os << read_file(dir / "trials.csv");
   os << "\ntrials: " << summary["trials"].dump() << "\n";

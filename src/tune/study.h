@@ -44,8 +44,11 @@ nlohmann::json run_study(const config::Config& cfg, Communicator& world, Communi
 // trials.csv and best_trial.json from the journal; returns the summary.
 nlohmann::json write_outputs(const std::filesystem::path& dir, const config::Config& cfg);
 
-// The trials table, the best trial and parameter importances, as text.
+// The trials table, the best trial and parameter importances, as text
+// (show() first rewrites the outputs from the journal; show_text() uses a
+// summary that write_outputs() just returned).
 std::string show(const std::filesystem::path& dir);
+std::string show_text(const std::filesystem::path& dir, const nlohmann::json& summary);
 
 // Importance of each parameter: the share of the objective's variance that
 // its values explain (eta squared over the values, or over quartile bins of a

@@ -13,6 +13,7 @@
 #include "data/normalizer.h"
 #include "data/synth.h"
 #include "train/trainer.h"
+#include "train/small_data.h"
 
 namespace tf {
 
@@ -22,25 +23,9 @@ MpiComm& world() {
   return w;
 }
 
-struct Data {
-  Dataset train, val;
-  ModelInfo info;
-  Data() {
-    SynthOptions o;
-    o.samples = 150;  // 118 training rows: the last global batch of 16 is uneven
-    o.steps = 64;
-    o.seed = 11;
-    Dataset all = make_airleak_data(o);
-    std::vector<int64_t> rows(all.n), a, b;
-    for (int64_t i = 0; i < all.n; ++i) rows[i] = i;
-    stratified_split(all.y, rows, 0.21, 1, &a, &b);
-    train = all.subset(a);
-    val = all.subset(b);
-    auto z = Normalizer::fit(train);
-    z.apply(train);
-    z.apply(val);
-    info = {all.t, all.c, 4, {"n", "s", "m", "l"}, train.class_counts()};
-  }
+// 150 windows: 118 training rows, so the last global batch of 16 is uneven.
+struct Data : test::SmallData {
+  Data() : SmallData(150, 11, 0.21) {}
 };
 
 config::Config cfg_for(const std::string& model, const std::string& optimizer) {

@@ -8,30 +8,14 @@
 #include "data/normalizer.h"
 #include "data/synth.h"
 #include "train/trainer.h"
+#include "train/small_data.h"
 #include "test_util.h"
 
 namespace tf {
 
 namespace {
-struct Small {
-  Dataset train, val;
-  ModelInfo info;
-  Small() {
-    SynthOptions o;
-    o.samples = 160;
-    o.steps = 64;
-    o.seed = 3;
-    Dataset all = make_airleak_data(o);
-    std::vector<int64_t> rows(all.n), a, b;
-    for (int64_t i = 0; i < all.n; ++i) rows[i] = i;
-    stratified_split(all.y, rows, 0.25, 1, &a, &b);
-    train = all.subset(a);
-    val = all.subset(b);
-    auto z = Normalizer::fit(train);
-    z.apply(train);
-    z.apply(val);
-    info = {all.t, all.c, 4, {"n", "s", "m", "l"}, train.class_counts()};
-  }
+struct Small : test::SmallData {
+  Small() : SmallData(160, 3, 0.25) {}
 };
 
 config::Config small_config(nlohmann::json extra = nlohmann::json::object()) {
