@@ -9,6 +9,7 @@
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "cv/runner.h"
@@ -113,12 +114,13 @@ int Commands::train(World& world) {
   if (static_cast<int>(cfgs.size()) < groups && world.comm.rank() == 0)
     spdlog::warn("{} group(s) but only {} config(s): {} group(s) stay idle", groups, cfgs.size(), groups - cfgs.size());
   for (size_t i = static_cast<size_t>(group_id); i < cfgs.size(); i += static_cast<size_t>(groups)) {
+    if (stop_agreed(*group))
+      throw Preempted("stopped by " + signal_name(stop_requested()) + " before " + config_paths_[i] +
+                          "; rerun the same command to continue", __FILE__, __LINE__);
     if (group->rank() == 0 && cfgs.size() > 1) spdlog::info("group {} trains {}", group_id, config_paths_[i]);
     run_train(cfgs[i], *group);
   }
-  // Groups that finish early wait here for the others: not a hang.
-  world_timeout(world)(30.0 * 24 * 3600);
-  world.comm.barrier();
+  finish_together(world.comm, world_timeout(world), first.get_float("runtime.collective_timeout_s"));
   return kExitOk;
 }
 

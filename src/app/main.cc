@@ -19,6 +19,7 @@
 #include "comm/mpi_comm.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 
 #ifndef TRAINFLEET_VERSION
@@ -48,7 +49,21 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
     spdlog::error("internal error: {}", e.what());
     rc = tf::kExitInternal;
   }
-  if (rc != tf::kExitOk && distributed) {
+  if (rc == tf::kExitPreempted && distributed) {
+    // Stopped by a signal with checkpoints written: meet the other ranks
+    // (finish_together() in the job, or here) and exit normally, so no rank
+    // is killed while it still writes.
+    try {
+      if (world.set_timeout) world.set_timeout(world.comm, 30.0 * 24 * 3600);
+      tf::stop_agreed(world.comm);
+    } catch (const std::exception& e) {
+      spdlog::error("while stopping: {}", e.what());
+      rc = tf::kExitInternal;
+    }
+  }
+  if (rc == tf::kExitPreempted && world.comm.rank() == 0)
+    spdlog::warn("exiting with code {} (preempted: checkpoints written; rerun the same command to resume)", rc);
+  if (rc != tf::kExitOk && rc != tf::kExitPreempted && distributed) {
     spdlog::error("rank {} failed (exit code {}); aborting the whole job", world.comm.rank(), rc);
     spdlog::default_logger()->flush();
     MPI_Abort(MPI_COMM_WORLD, rc);
@@ -60,6 +75,7 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
 
 int main(int argc, char** argv) {
   tf::tune_allocator();
+  tf::install_stop_handlers();
   CLI::App app{"trainfleet " TRAINFLEET_VERSION
                ": train and tune neural classifiers for multichannel sensor time series"};
   app.set_version_flag("--version", std::string("trainfleet ") + TRAINFLEET_VERSION);

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -56,6 +57,17 @@ class Communicator {
 
 // Copies rank 0's string to every rank (collective).
 std::string broadcast_string(Communicator& comm, std::string s);
+
+// Whether any rank of `comm` was asked to stop by a signal (collective; see
+// core/interrupt.h): ranks of one run take the decision together.
+bool stop_agreed(Communicator& comm);
+
+// The end of a job spread over groups: waits for every rank of `world`
+// (groups that finish early wait for the others with `set_timeout(long)`, then
+// the timeout goes back to `timeout_s`), and throws Preempted on every rank
+// when any rank was stopped by a signal, since the job's results are then
+// incomplete. Ranks that stop early meet the others here too (see main.cc).
+void finish_together(Communicator& world, const std::function<void(double)>& set_timeout, double timeout_s);
 
 // A single rank: every collective returns at once.
 class LocalComm final : public Communicator {

@@ -2,6 +2,8 @@
 
 #include "comm/communicator.h"
 
+#include "core/interrupt.h"
+
 namespace tf {
 
 size_t dtype_size(DType t) {
@@ -31,6 +33,21 @@ std::string broadcast_string(Communicator& comm, std::string s) {
   s.resize(n);
   comm.broadcast(s.data(), n, 0);
   return s;
+}
+
+bool stop_agreed(Communicator& comm) {
+  double f = stop_requested() ? 1.0 : 0.0;
+  if (comm.is_distributed()) comm.allreduce(&f, 1, DType::kFloat64, ReduceOp::kMax);
+  return f > 0;
+}
+
+void finish_together(Communicator& world, const std::function<void(double)>& set_timeout, double timeout_s) {
+  if (set_timeout) set_timeout(30.0 * 24 * 3600);  // waiting for other groups is not a hang
+  const bool stopped = stop_agreed(world);
+  if (set_timeout) set_timeout(timeout_s);
+  if (stopped)
+    throw Preempted("stopped by " + signal_name(stop_requested()) + "; rerun the same command to continue",
+                    __FILE__, __LINE__);
 }
 
 void LocalComm::allgather(const void* send, void* recv, size_t bytes) {

@@ -233,6 +233,10 @@ std::vector<KeySpec> build() {
       range(key("runtime.collective_timeout_s", T::kFloat, 600.0,
                 "A collective waiting longer than this reports the missing ranks and aborts the job."),
             0, kNoMax, true),
+      range(key("runtime.resume_every_epochs", T::kInt, 1,
+                "Write a resume checkpoint (weights, optimizer, callbacks, RNG) every N epochs, so a killed "
+                "run, fold or trial continues where it was (0 = only when stopped by SIGUSR1/SIGTERM)."),
+            0, kNoMax),
       choice(key("runtime.device", T::kString, "cpu", "cpu, or cuda (one GPU per rank)."), {"cpu", "cuda"}),
       choice(key("runtime.log_level", T::kString, "info", "Log level."), {"debug", "info", "warn", "error"}),
   };

@@ -116,6 +116,14 @@ void open_resumable(const fs::path& dir, const std::string& config_yaml, const s
   atomic_write(dir / "config.yaml", config_yaml);
 }
 
+fs::path reuse_or_fresh(const fs::path& dir) {
+  if (fs::exists(dir / "resume" / "state.json")) return dir;
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // an interrupted attempt with nothing to resume from
+  fs::create_directories(dir);
+  return dir;
+}
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw BadInput("cannot read file " + path.string() + ": " + std::strerror(errno), __FILE__, __LINE__);

@@ -32,6 +32,11 @@ fs::path resumable_dir(const fs::path& root, const std::string& experiment, cons
 // holds exactly that config already (a resume); BadInput for another config.
 void open_resumable(const fs::path& dir, const std::string& config_yaml, const std::string& what);
 
+// The folder of one unit of a resumable job (a fold, a trial): kept as it is
+// when an interrupted attempt left a resume checkpoint in it (resume/state.json),
+// else emptied and created afresh.
+fs::path reuse_or_fresh(const fs::path& dir);
+
 // Reads a whole file; throws BadInput naming the file when it cannot be read.
 std::string read_file(const fs::path& path);
 

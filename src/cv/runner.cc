@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/interrupt.h"
 #include "cv/splitters.h"
 #include "data/h5io.h"
 #include "train/metrics.h"
@@ -133,12 +134,7 @@ TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dat
   s.test.num_classes = labels.num_classes;
   s.has_test = true;
   s.rows = {{"data", path}, {"train", train_rows}, {"val", val_rows}, {"test", test_sorted}};
-  return train_split(cfg, group, s, [&] {
-    std::error_code ec;
-    fs::remove_all(task_dir, ec);  // an interrupted earlier attempt of this task
-    fs::create_directories(task_dir);
-    return task_dir;
-  }, /*keep_test_proba=*/true, extra);
+  return train_split(cfg, group, s, [&] { return reuse_or_fresh(task_dir); }, /*keep_test_proba=*/true, extra);
 }
 
 namespace {
@@ -319,6 +315,9 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
     auto counter = world.make_counter();
     while (true) {
       int64_t t = -1;
+      if (stop_agreed(group))
+        throw Preempted("stopped by " + signal_name(stop_requested()) + " between folds; rerun the same command "
+                        "to continue", __FILE__, __LINE__);
       if (group.rank() == 0) {
         do {
           t = counter->next();
@@ -330,10 +329,7 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
       if (group.rank() == 0) spdlog::info("group {} starts {}", group_id, tasks[static_cast<size_t>(t)].name);
       run_task(cfg, group, group_id, labels, tasks[static_cast<size_t>(t)], run_dir);
     }
-    // Groups that finish early wait here for the others: not a hang.
-    wait_timeout(30.0 * 24 * 3600);
-    world.barrier();
-    wait_timeout(cfg.get_float("runtime.collective_timeout_s"));
+    finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));
   }
   if (!leader) return {};
   return aggregate(cfg, labels, tasks, run_dir);

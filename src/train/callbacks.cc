@@ -33,6 +33,15 @@ double Monitor::value(const EpochLogs& logs) const {
   return it->second;
 }
 
+// JSON has no infinities: a best value that is still the initial +-inf is
+// stored as null and read back as `fallback`.
+namespace {
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+double num_or(const nlohmann::json& j, const char* key, double fallback) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : fallback;
+}
+}  // namespace
+
 // ------------------------------------------------------------------ EarlyStopping
 EarlyStopping::EarlyStopping(Monitor m, int patience, std::optional<double> baseline, bool restore)
     : m_(std::move(m)), patience_(patience), baseline_(baseline), restore_(restore) {}
@@ -71,6 +80,17 @@ void EarlyStopping::on_train_end(TrainerControl& ctl) {
   }
 }
 
+nlohmann::json EarlyStopping::save_state() const {
+  return {{"wait", wait_}, {"stopped_epoch", stopped_epoch_}, {"best_epoch", best_epoch_}, {"best", num(best_)}};
+}
+
+void EarlyStopping::load_state(const nlohmann::json& j) {
+  wait_ = j.value("wait", 0);
+  stopped_epoch_ = j.value("stopped_epoch", 0);
+  best_epoch_ = j.value("best_epoch", 0);
+  best_ = num_or(j, "best", baseline_ ? *baseline_ : m_.worst());
+}
+
 // ------------------------------------------------------------------ ModelCheckpoint
 ModelCheckpoint::ModelCheckpoint(Monitor m, bool best_only, int every_n, std::filesystem::path run_dir)
     : m_(std::move(m)), best_only_(best_only), every_n_(every_n), dir_(std::move(run_dir)), best_(m_.worst()) {}
@@ -90,6 +110,13 @@ void ModelCheckpoint::on_epoch_end(const EpochLogs& logs, TrainerControl& ctl) {
     fs::create_directories(dir_ / "checkpoints");
     ctl.save_weights(dir_ / "checkpoints" / name);
   }
+}
+
+nlohmann::json ModelCheckpoint::save_state() const { return {{"best", num(best_)}, {"best_epoch", best_epoch_}}; }
+
+void ModelCheckpoint::load_state(const nlohmann::json& j) {
+  best_ = num_or(j, "best", m_.worst());
+  best_epoch_ = j.value("best_epoch", 0);
 }
 
 // ------------------------------------------------------------------ ReduceLROnPlateau
@@ -120,9 +147,48 @@ void ReduceLROnPlateau::on_epoch_end(const EpochLogs& logs, TrainerControl& ctl)
   }
 }
 
+nlohmann::json ReduceLROnPlateau::save_state() const {
+  return {{"wait", wait_}, {"cooldown_counter", cooldown_counter_}, {"best", num(best_)}};
+}
+
+void ReduceLROnPlateau::load_state(const nlohmann::json& j) {
+  wait_ = j.value("wait", 0);
+  cooldown_counter_ = j.value("cooldown_counter", 0);
+  best_ = num_or(j, "best", m_.worst());
+}
+
 // ------------------------------------------------------------------ MetricsLogger
+namespace {
+// Keeps the first `n` lines of `path` (atomically); no-op when it has no more.
+void keep_lines(const fs::path& path, int64_t n) {
+  if (!fs::exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string line, kept;
+  int64_t count = 0;
+  bool more = false;
+  while (std::getline(in, line)) {
+    if (count == n) {
+      more = true;
+      break;
+    }
+    kept += line + "\n";
+    ++count;
+  }
+  if (more) atomic_write(path, kept);
+}
+}  // namespace
+
+void MetricsLogger::load_state(const nlohmann::json& j) {
+  columns_ = j.value("columns", std::vector<std::string>{});
+  rows_ = j.value("rows", int64_t{0});
+  if (dir_.empty()) return;
+  keep_lines(dir_ / "metrics.jsonl", rows_);
+  keep_lines(dir_ / "history.csv", columns_.empty() ? 0 : rows_ + 1);
+}
+
 void MetricsLogger::on_epoch_end(const EpochLogs& logs, TrainerControl& ctl) {
   if (!ctl.is_writer() || dir_.empty()) return;
+  ++rows_;
   nlohmann::json row = {{"epoch", logs.epoch}};
   for (const auto& [k, v] : logs.values) row[k] = v;
   row["lr"] = logs.lr;

@@ -54,6 +54,10 @@ class Callback {
   virtual void on_train_begin(TrainerControl&) {}
   virtual void on_epoch_end(const EpochLogs&, TrainerControl&) {}
   virtual void on_train_end(TrainerControl&) {}
+  // Resume support: what the callback must remember across a restart (called
+  // after on_train_begin when a fit resumes from a checkpoint).
+  virtual nlohmann::json save_state() const { return nullptr; }
+  virtual void load_state(const nlohmann::json&) {}
 };
 
 // "Is `current` better than `reference`": Keras's monitor_op with min_delta.
@@ -73,6 +77,8 @@ class EarlyStopping : public Callback {
   void on_train_begin(TrainerControl&) override;
   void on_epoch_end(const EpochLogs&, TrainerControl&) override;
   void on_train_end(TrainerControl&) override;
+  nlohmann::json save_state() const override;
+  void load_state(const nlohmann::json& j) override;
   int stopped_epoch() const { return stopped_epoch_; }
   int best_epoch() const { return best_epoch_; }
   double best() const { return best_; }
@@ -91,6 +97,8 @@ class ModelCheckpoint : public Callback {
  public:
   ModelCheckpoint(Monitor m, bool best_only, int every_n, std::filesystem::path run_dir);
   void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+  nlohmann::json save_state() const override;
+  void load_state(const nlohmann::json& j) override;
   int best_epoch() const { return best_epoch_; }
 
  private:
@@ -106,6 +114,8 @@ class ReduceLROnPlateau : public Callback {
  public:
   ReduceLROnPlateau(Monitor m, double factor, int patience, int cooldown, double min_lr);
   void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+  nlohmann::json save_state() const override;
+  void load_state(const nlohmann::json& j) override;
 
  private:
   Monitor m_;
@@ -120,10 +130,15 @@ class MetricsLogger : public Callback {
  public:
   explicit MetricsLogger(std::filesystem::path run_dir) : dir_(std::move(run_dir)) {}
   void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+  // The state is the number of epochs logged; loading it cuts rows that a
+  // killed run wrote after its last checkpoint.
+  nlohmann::json save_state() const override { return {{"columns", columns_}, {"rows", rows_}}; }
+  void load_state(const nlohmann::json& j) override;
 
  private:
   std::filesystem::path dir_;
   std::vector<std::string> columns_;
+  int64_t rows_ = 0;
 };
 
 class ProgressPrinter : public Callback {

@@ -215,6 +215,8 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
     trainer.save_weights(run_dir / "model.pt");
     trainer.save_optimizer(run_dir / "optimizer.pt");
     atomic_write(run_dir / "summary.json", summary.dump(2) + "\n");
+    std::error_code ec;
+    fs::remove_all(run_dir / "resume", ec);  // finished: nothing to resume
   }
   return out;
 }
@@ -223,8 +225,14 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 training file");
   TrainSplit s = load_splits(cfg);
   TrainOutput out = train_split(cfg, comm, s, [&] {
-    return create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
-                          cfg.get_string("experiment.run_id"));
+    // With an explicit run_id, an unfinished run of the same config that left
+    // a resume checkpoint (killed, preempted) is continued instead.
+    const std::string id = cfg.get_string("experiment.run_id");
+    const fs::path d = fs::path(cfg.get_string("experiment.output_dir")) / cfg.get_string("experiment.name") / id;
+    if (!id.empty() && fs::exists(d / "resume" / "state.json") && !fs::exists(d / "summary.json") &&
+        fs::exists(d / "config.yaml") && read_file(d / "config.yaml") == cfg.to_yaml())
+      return d;
+    return create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"), id);
   });
   const nlohmann::json& summary = out.summary;
   if (comm.rank() == 0) {

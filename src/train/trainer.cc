@@ -4,11 +4,15 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <csignal>
+#include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/interrupt.h"
 #include "models/model.h"
 #include "train/callbacks.h"
 #include "train/grad_sync.h"
@@ -55,6 +59,26 @@ std::pair<int, int64_t> fail_at() {
   if (std::sscanf(v, "%d:%lld", &r, &e) != 2) return {-1, -1};
   return {r, e};
 }
+
+// Test hook: TRAINFLEET_SIGNAL_AT="EPOCH:STEP" makes group rank 0 raise
+// SIGUSR1 after step STEP of epoch EPOCH (0: at the end of the epoch), to
+// exercise the stop-checkpoint-resume path at an exact point.
+std::pair<int64_t, int64_t> signal_at() {
+  const char* v = std::getenv("TRAINFLEET_SIGNAL_AT");
+  long long e = -1, b = -1;
+  if (!v || std::sscanf(v, "%lld:%lld", &e, &b) != 2) return {-1, -1};
+  return {e, b};
+}
+
+// Where a fit stands when it is checkpointed for resuming: `epoch` is the
+// epoch in progress (1-based) and `batch` the steps of it already done (0 at
+// an epoch boundary); the partial sums of the epoch's training statistics
+// are group-reduced.
+struct ResumePoint {
+  int64_t epoch = 1, batch = 0;
+  std::vector<double> cm;  // partial confusion matrix of the epoch (empty at a boundary)
+  double loss_sum = 0;
+};
 
 // Rows [begin, end) of `n` that rank `r` of `world` owns for evaluation.
 std::pair<int64_t, int64_t> shard(int64_t n, int r, int world) { return {n * r / world, n * (r + 1) / world}; }
@@ -148,6 +172,132 @@ struct Trainer::Impl : TrainerControl {
   double current_lr() const override { return get_lr(*opt); }
   void request_stop() override { stop = true; }
 
+  // ---- resume checkpoints: run_dir/resume/state.json names the generation
+  // of its tensor files (weights, optimizer, best snapshot, RNG), which are
+  // written first; state.json is replaced last, atomically, so a kill at any
+  // moment leaves the previous complete checkpoint.
+  static fs::path resume_dir(const fs::path& run_dir) { return run_dir / "resume"; }
+
+  void save_resume(const fs::path& run_dir, const ResumePoint& at, const FitResult& result,
+                   const std::vector<Callback*>& cbs) {
+    if (!is_writer() || run_dir.empty()) return;
+    const fs::path dir = resume_dir(run_dir);
+    fs::create_directories(dir);
+    nlohmann::json old;
+    if (fs::exists(dir / "state.json")) old = nlohmann::json::parse(read_file(dir / "state.json"), nullptr, false);
+    const int64_t gen = (old.is_object() ? old.value("generation", int64_t{0}) : 0) + 1;
+    const std::string g = std::to_string(gen);
+    save_weights(dir / ("weights-" + g + ".pt"));
+    tf::save_optimizer(*opt, (dir / ("optimizer-" + g + ".pt")).string());
+    if (!best.empty())
+      atomic_write_with(dir / ("best-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(best, tmp.string()); });
+    auto gen_cpu = at::detail::getDefaultCPUGenerator();
+    torch::Tensor rng;
+    {
+      std::lock_guard<std::mutex> lock(gen_cpu.mutex());
+      rng = gen_cpu.get_state();
+    }
+    atomic_write_with(dir / ("rng-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(rng, tmp.string()); });
+    nlohmann::json st = {{"generation", gen},   {"epoch", at.epoch}, {"batch", at.batch},
+                         {"cm", at.cm},         {"loss_sum", at.loss_sum}, {"step", step},
+                         {"lr_scale", scale},   {"stop", stop},      {"has_best", !best.empty()},
+                         {"ranks", comm.size()}, {"config", cfg.to_yaml()}};
+    nlohmann::json hist = nlohmann::json::array();
+    for (const auto& h : result.history) {
+      nlohmann::json row = nlohmann::json::object();
+      for (const auto& [k, v] : h) row[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+      hist.push_back(row);
+    }
+    st["history"] = hist;
+    nlohmann::json states = nlohmann::json::array();
+    for (auto* cb : cbs) states.push_back(cb->save_state());
+    st["callbacks"] = states;
+    atomic_write(dir / "state.json", st.dump() + "\n");
+    for (const auto& e : fs::directory_iterator(dir)) {  // earlier generations
+      const std::string n = e.path().filename().string();
+      if (n != "state.json" && n.find("-" + g + ".pt") == std::string::npos) {
+        std::error_code ec;
+        fs::remove(e.path(), ec);
+      }
+    }
+  }
+
+  // Reads the resume checkpoint of `run_dir` (rank 0 decides and broadcasts
+  // whether there is a usable one; every rank loads the tensors). Returns
+  // the point to continue from, or nullopt for a fresh start.
+  std::optional<ResumePoint> load_resume(const fs::path& run_dir, FitResult& result,
+                                         const std::vector<Callback*>& cbs) {
+    if (run_dir.empty()) return std::nullopt;
+    const fs::path dir = resume_dir(run_dir);
+    std::string text;
+    if (is_writer() && fs::exists(dir / "state.json")) {
+      text = read_file(dir / "state.json");
+      auto st = nlohmann::json::parse(text, nullptr, false);
+      if (!st.is_object() || st.value("config", "") != cfg.to_yaml()) {
+        spdlog::warn("{}: resume checkpoint is unreadable or from another config; starting afresh",
+                     dir.string());
+        text.clear();
+      }
+    }
+    text = broadcast_string(comm, text);
+    if (text.empty()) return std::nullopt;
+    const auto st = nlohmann::json::parse(text);
+    const std::string g = std::to_string(st["generation"].get<int64_t>());
+    try {
+      torch::serialize::InputArchive ar;
+      ar.load_from((dir / ("weights-" + g + ".pt")).string(), device);
+      model->load(ar);
+      tf::load_optimizer(*opt, (dir / ("optimizer-" + g + ".pt")).string());
+      best.clear();
+      if (st["has_best"].get<bool>()) {
+        torch::load(best, (dir / ("best-" + g + ".pt")).string());
+        for (auto& t : best) t = t.to(device);
+      }
+      torch::Tensor rng;
+      torch::load(rng, (dir / ("rng-" + g + ".pt")).string());
+      auto gen_cpu = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen_cpu.mutex());
+      gen_cpu.set_state(rng);
+    } catch (const c10::Error& e) {
+      throw Error(dir.string() + ": cannot load the resume checkpoint (remove the folder to start this run "
+                  "afresh): " + e.what_without_backtrace(), __FILE__, __LINE__);
+    }
+    ResumePoint at;
+    at.epoch = st["epoch"];
+    at.batch = st["batch"];
+    at.cm = st["cm"].get<std::vector<double>>();
+    at.loss_sum = st["loss_sum"];
+    step = st["step"];
+    scale = st["lr_scale"];
+    stop = st["stop"];
+    result.history.clear();
+    for (const auto& row : st["history"]) {
+      std::map<std::string, double> h;
+      for (const auto& [k, v] : row.items()) h[k] = v.is_number() ? v.get<double>() : NAN;
+      result.history.push_back(h);
+    }
+    result.epochs_run = static_cast<int>(result.history.size());
+    const auto& states = st["callbacks"];
+    if (states.size() == cbs.size())
+      for (size_t i = 0; i < cbs.size(); ++i) cbs[i]->load_state(states[i]);
+    if (is_writer())
+      spdlog::info("resuming {} at epoch {}{} from its checkpoint", run_dir.string(), at.epoch,
+                   at.batch ? ", step " + std::to_string(at.batch) : std::string());
+    return at;
+  }
+
+  // Whether any rank of the group was asked to stop (collective).
+  bool agreed_stop() { return stop_agreed(comm); }
+
+  [[noreturn]] void preempted(const fs::path& run_dir, const ResumePoint& at) {
+    const int sig = stop_requested();
+    throw Preempted(std::string("stopped by ") + (sig ? signal_name(sig) : "a signal on another rank") +
+                        " at epoch " + std::to_string(at.epoch) + (at.batch ? ", step " + std::to_string(at.batch) : "") +
+                        (run_dir.empty() ? std::string(" (no run folder: nothing saved)")
+                                         : "; resume checkpoint in " + resume_dir(run_dir).string()),
+                    __FILE__, __LINE__);
+  }
+
   // Tensor views of a data set: X as [N, C, T] (channels-first, so the conv
   // input needs no copy), y as [N].
   std::pair<torch::Tensor, torch::Tensor> tensors(const Dataset& d) const {
@@ -239,11 +389,21 @@ struct Trainer::Impl : TrainerControl {
     }
     FitResult result;
     auto t_fit = Clock::now();
-    for (auto& cb : cbs.all) cb->on_train_begin(*this);
-    for (auto* cb : extra) cb->on_train_begin(*this);
+    std::vector<Callback*> all_cbs;
+    for (auto& cb : cbs.all) all_cbs.push_back(cb.get());
+    all_cbs.insert(all_cbs.end(), extra.begin(), extra.end());
+    for (auto* cb : all_cbs) cb->on_train_begin(*this);
+    const std::optional<ResumePoint> resumed = load_resume(run_dir, result, all_cbs);
+    const ResumePoint start = resumed ? *resumed : ResumePoint{};
+    const int64_t resume_every = cfg.get_int("runtime.resume_every_epochs");
     std::vector<int64_t> perm(static_cast<size_t>(n_train));
     const auto fail = fail_at();
-    for (int64_t epoch = 1; epoch <= epochs && !stop; ++epoch) {
+    const auto sig_at = signal_at();
+    auto maybe_raise = [&](int64_t epoch, int64_t done) {
+      if (sig_at.first == epoch && sig_at.second == done && comm.rank() == 0) ::raise(SIGUSR1);
+    };
+    for (int64_t epoch = start.epoch; epoch <= epochs && !stop; ++epoch) {
+      const bool partial = epoch == start.epoch && start.batch > 0;
       auto t_epoch = Clock::now();
       model->train();
       std::iota(perm.begin(), perm.end(), 0);
@@ -267,7 +427,22 @@ struct Trainer::Impl : TrainerControl {
       std::vector<int64_t> idx_buf;
       auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
       std::vector<torch::Tensor> preds, truths;
-      for (int64_t b = 0; b < steps_per_epoch; ++b) {
+      // This rank's confusion matrix of the epoch so far (+ what a resumed
+      // checkpoint had counted, on rank 0 only, as it is group-reduced).
+      auto epoch_cm = [&] {
+        ConfusionMatrix cm(info.classes);
+        if (partial && comm.rank() == 0) cm = ConfusionMatrix::from_doubles(start.cm, info.classes);
+        if (!preds.empty()) {
+          auto p = torch::cat(preds).to(torch::kCPU);
+          auto t = torch::cat(truths).to(torch::kCPU);
+          auto pa = p.accessor<int64_t, 1>();
+          auto ta = t.accessor<int64_t, 1>();
+          for (int64_t i = 0; i < p.size(0); ++i) cm.add(ta[i], pa[i]);
+        }
+        return cm;
+      };
+      if (partial && comm.rank() == 0) loss_sum += start.loss_sum;
+      for (int64_t b = partial ? start.batch : 0; b < steps_per_epoch; ++b) {
         if (fail.first == comm.rank() && fail.second == epoch && b == steps_per_epoch / 2)
           throw Error("injected failure on group rank " + std::to_string(comm.rank()) + " at epoch " +
                           std::to_string(epoch) + " (TRAINFLEET_FAIL_AT)",
@@ -295,16 +470,22 @@ struct Trainer::Impl : TrainerControl {
         clip_gradients(params, clip);
         opt->step();
         ++step;
+        if (b + 1 < steps_per_epoch) maybe_raise(epoch, b + 1);
+        if (b + 1 < steps_per_epoch && agreed_stop()) {  // a signal: checkpoint mid-epoch and stop
+          ResumePoint at;
+          at.epoch = epoch;
+          at.batch = b + 1;
+          at.cm = epoch_cm().as_doubles();
+          at.cm.push_back(loss_sum.item<double>());
+          comm.allreduce_sum(at.cm.data(), at.cm.size());
+          at.loss_sum = at.cm.back();
+          at.cm.pop_back();
+          save_resume(run_dir, at, result, all_cbs);
+          preempted(run_dir, at);
+        }
       }
       // Epoch statistics, reduced over the group.
-      ConfusionMatrix cm(info.classes);
-      if (!preds.empty()) {
-        auto p = torch::cat(preds).to(torch::kCPU);
-        auto t = torch::cat(truths).to(torch::kCPU);
-        auto pa = p.accessor<int64_t, 1>();
-        auto ta = t.accessor<int64_t, 1>();
-        for (int64_t i = 0; i < p.size(0); ++i) cm.add(ta[i], pa[i]);
-      }
+      ConfusionMatrix cm = epoch_cm();
       std::vector<double> buf = cm.as_doubles();
       buf.push_back(loss_sum.item<double>());
       comm.allreduce_sum(buf.data(), buf.size());
@@ -329,13 +510,18 @@ struct Trainer::Impl : TrainerControl {
       logs.seconds = since(t_epoch);
       logs.samples_per_s = n_train / train_seconds;
       logs.elapsed = since(t_fit);
-      for (auto& cb : cbs.all) cb->on_epoch_end(logs, *this);
-      for (auto* cb : extra) cb->on_epoch_end(logs, *this);
+      for (auto* cb : all_cbs) cb->on_epoch_end(logs, *this);
       result.history.push_back(logs.values);
       result.epochs_run = static_cast<int>(epoch);
+      maybe_raise(epoch, 0);
+      const bool stopping = agreed_stop();
+      ResumePoint next;
+      next.epoch = epoch + 1;
+      if (stopping || (resume_every > 0 && (epoch % resume_every == 0 || epoch == epochs || stop)))
+        save_resume(run_dir, next, result, all_cbs);
+      if (stopping) preempted(run_dir, next);
     }
-    for (auto& cb : cbs.all) cb->on_train_end(*this);
-    for (auto* cb : extra) cb->on_train_end(*this);
+    for (auto* cb : all_cbs) cb->on_train_end(*this);
     result.stopped_early = stop;
     if (cbs.early_stopping) result.best_epoch = cbs.early_stopping->best_epoch();
     else if (cbs.checkpoint) result.best_epoch = cbs.checkpoint->best_epoch();

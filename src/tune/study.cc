@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/interrupt.h"
 #include "train/metrics.h"
 #include "cv/runner.h"
 #include "data/h5io.h"
@@ -126,6 +127,8 @@ class Pruner : public Callback {
       ctl.request_stop();
     }
   }
+  json save_state() const override { return {{"last", std::isfinite(last_) ? json(last_) : json(nullptr)}}; }
+  void load_state(const json& j) override { last_ = j.contains("last") && j["last"].is_number() ? j["last"].get<double>() : NAN; }
   bool pruned() const { return pruned_; }
   void set_pruned() { pruned_ = true; }
   double last() const { return last_; }
@@ -195,9 +198,17 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
   json out;
   for (size_t k = 0; k < tasks.size(); ++k) {
     pruner.set_fold(static_cast<int64_t>(k));
-    TrainOutput fo = cv::train_task(tcfg, group, labels, tasks[k], tdir / tasks[k].name, {&pruner});
-    if (pruner.pruned()) break;
-    scores.push_back(fo.summary["test"][metric].get<double>());
+    const fs::path fold_summary = tdir / tasks[k].name / "summary.json";
+    if (fs::exists(fold_summary)) {  // finished by an interrupted attempt of this trial
+      std::string text;
+      if (group.rank() == 0) text = read_file(fold_summary);
+      text = broadcast_string(group, text);
+      scores.push_back(json::parse(text)["test"][metric].get<double>());
+    } else {
+      TrainOutput fo = cv::train_task(tcfg, group, labels, tasks[k], tdir / tasks[k].name, {&pruner});
+      if (pruner.pruned()) break;
+      scores.push_back(fo.summary["test"][metric].get<double>());
+    }
     // Can this trial still win?
     int32_t hopeless = 0;
     if (group.rank() == 0 && k + 1 < tasks.size()) {
@@ -282,6 +293,9 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
   }
 
   while (true) {
+    if (stop_agreed(group))
+      throw Preempted("stopped by " + signal_name(stop_requested()) + " between trials; rerun the same command "
+                      "to continue", __FILE__, __LINE__);
     // The group's first rank picks the next trial under the journal's lock.
     std::string pick;
     if (group.rank() == 0) {
@@ -340,12 +354,7 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
       } else {
         TrainSplit split = load_splits(tcfg);
         TF_CHECK_INPUT(split.has_val, "tuning needs validation data (data.validation_split > 0 or data.val_path)");
-        TrainOutput out = train_split(tcfg, group, split, [&] {
-          std::error_code ec;
-          fs::remove_all(tdir, ec);  // an interrupted earlier attempt
-          fs::create_directories(tdir);
-          return tdir;
-        }, false, {&pruner});
+        TrainOutput out = train_split(tcfg, group, split, [&] { return reuse_or_fresh(tdir); }, false, {&pruner});
         double value = out.summary["val"][metric == "loss" ? "loss" : metric].get<double>();
         finish["state"] = pruner.pruned() ? "pruned" : "complete";
         finish["value"] = pruner.pruned() ? pruner.last() : value;
@@ -355,6 +364,8 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
         finish["state"] = "failed";
         finish["reason"] = "objective is not finite";
       }
+    } catch (const Preempted&) {  // the trial stays "running" in the journal: the next session resumes it
+      throw;
     } catch (const std::exception& e) {  // bad values, diverged training, out of memory: the trial fails
       finish["state"] = "failed";
       finish["reason"] = e.what();
@@ -370,9 +381,7 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
                      objective, finish["value"].get<double>(), finish["duration"].get<double>());
     }
   }
-  wait_timeout(30.0 * 24 * 3600);  // groups that finish early wait for the others: not a hang
-  world.barrier();
-  wait_timeout(cfg.get_float("runtime.collective_timeout_s"));
+  finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));
   if (world.rank() != 0) return {};
   return write_outputs(sdir, cfg);
 }

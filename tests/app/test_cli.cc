@@ -324,8 +324,8 @@ TEST(Cli, TrialsWithNanLossesFailWithTheirReasonAndTheStudyCompletes) {
 }
 
 // A study killed with SIGKILL while a trial runs: the rerun keeps every
-// finished trial, completes the interrupted one, and (grid, random) ends with
-// the table of an uninterrupted run.
+// finished trial, continues the interrupted one from its last resume
+// checkpoint, and (grid, random) ends with the table of an uninterrupted run.
 TEST(Cli, KilledStudyResumes) {
   test::TempDir tmp;
   ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 160 --steps 64", tmp.path()).exit_code, 0);
@@ -352,7 +352,12 @@ TEST(Cli, KilledStudyResumes) {
       for (size_t p = j.find(what); p != std::string::npos; p = j.find(what, p + 1)) ++n;
       return n;
     };
-    for (int i = 0; i < 2400 && !(count("\"op\":\"finish\"") >= 2 && count("\"op\":\"start\"") >= 3); ++i) usleep(10000);
+    // ... and has written a resume checkpoint (so the rerun continues it, not restarts it).
+    fs::path third = journal.parent_path() / "trials/trial_0002/resume/state.json";
+    for (int i = 0; i < 2400 && !(count("\"op\":\"finish\"") >= 2 && count("\"op\":\"start\"") >= 3 &&
+                                  fs::exists(third));
+         ++i)
+      usleep(10000);
     kill(-pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
@@ -363,6 +368,8 @@ TEST(Cli, KilledStudyResumes) {
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("resuming with " + std::to_string(finished) + " finished"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("(again)"), std::string::npos) << "the interrupted trial was not rerun\n" << r.output;
+    EXPECT_NE(r.output.find("trial_0002 at epoch"), std::string::npos)
+        << "the interrupted trial did not continue from its checkpoint\n" << r.output;
     // No finished trial ran twice: exactly one finish record per trial.
     EXPECT_EQ(count("\"op\":\"finish\""), 6);
     EXPECT_EQ(test::trials_without_timing(tmp / ("killed_" + sampler) / "tune/study/trials.csv"),

@@ -9,6 +9,8 @@
 #include <cmath>
 
 #include "comm/mpi_comm.h"
+#include "core/fs.h"
+#include "core/interrupt.h"
 #include "data/h5io.h"
 #include "data/normalizer.h"
 #include "data/synth.h"
@@ -122,6 +124,37 @@ TEST(Ddp, AdamStaysCloseAndPredictionsAreGathered) {
   auto p_one = one.predict_proba(d.val);
   ASSERT_EQ(p_dp.size(), p_one.size());
   EXPECT_LE(max_abs_diff(p_dp, p_one), 1e-4);
+}
+
+// SIGUSR1 on rank 0 alone, mid-epoch: every rank stops after the same step
+// (they agree through an all-reduce), rank 0 writes the checkpoint, and a
+// resumed data-parallel fit ends with the uninterrupted fit's weights.
+TEST(Ddp, ASignalOnOneRankStopsAllAndTheResumedFitMatches) {
+  Data d;
+  install_stop_handlers();
+  auto cfg = cfg_for("cnn1d", "adam");
+  Trainer ref(cfg, world(), d.info);
+  ref.fit(d.train, &d.val, {});
+  std::string dir = "/tmp/tf-ddp-resume-" + std::to_string(::getpid() - world().rank());
+  if (world().rank() == 0) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  world().barrier();
+  ::setenv("TRAINFLEET_SIGNAL_AT", "2:3", 1);
+  {
+    Trainer first(cfg, world(), d.info);
+    EXPECT_THROW(first.fit(d.train, &d.val, dir), Preempted);
+  }
+  ::unsetenv("TRAINFLEET_SIGNAL_AT");
+  EXPECT_EQ(stop_requested(), world().rank() == 0 ? SIGUSR1 : 0);
+  set_stop_requested(0);
+  world().barrier();
+  Trainer second(cfg, world(), d.info);
+  second.fit(d.train, &d.val, dir);
+  EXPECT_LE(max_abs_diff(second.flat_state(), ref.flat_state()), 1e-6);
+  world().barrier();
+  if (world().rank() == 0) fs::remove_all(dir);
 }
 
 }  // namespace tf

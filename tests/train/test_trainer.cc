@@ -5,6 +5,7 @@
 #include "comm/communicator.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/interrupt.h"
 #include "data/normalizer.h"
 #include "data/synth.h"
 #include "train/trainer.h"
@@ -99,6 +100,74 @@ TEST(Trainer, WritesRunFilesWithCheckpoints) {
   EXPECT_TRUE(fs::exists(dir / "metrics.jsonl"));
   Trainer u(cfg, comm, s.info);
   EXPECT_NO_THROW(u.load_weights(dir / "best.pt"));
+}
+
+// A fit stopped by SIGUSR1 (mid-epoch or at an epoch's end) writes a resume
+// checkpoint and throws Preempted; a new trainer on the same folder continues
+// and ends bit for bit where the uninterrupted fit ends: weights, history,
+// early-stopping best weights, plateau LR, dropout's RNG, history.csv.
+TEST(Trainer, ResumesAfterASignalExactlyWhereAnUninterruptedFitEnds) {
+  Small s;
+  LocalComm comm;
+  install_stop_handlers();
+  auto cfg = small_config({{"model", {{"cnn1d", {{"dropout", 0.3}}}}},
+                           {"training",
+                            {{"epochs", 5},
+                             {"callbacks",
+                              {{"early_stopping_patience", 100},
+                               {"reduce_lr_on_plateau", true},
+                               {"reduce_lr_patience", 1},
+                               {"model_checkpoint", true}}}}}});
+  test::TempDir ref_dir;
+  Trainer ref(cfg, comm, s.info);
+  auto ref_fit = ref.fit(s.train, &s.val, ref_dir.path());
+  EXPECT_FALSE(fs::exists(ref_dir / "resume" / "state.json.tmp"));
+  for (const char* at : {"2:3", "3:0", "1:1"}) {
+    test::TempDir dir;
+    ::setenv("TRAINFLEET_SIGNAL_AT", at, 1);
+    {
+      Trainer first(cfg, comm, s.info);
+      EXPECT_THROW(first.fit(s.train, &s.val, dir.path()), Preempted) << at;
+    }
+    ::unsetenv("TRAINFLEET_SIGNAL_AT");
+    EXPECT_EQ(stop_requested(), SIGUSR1);
+    set_stop_requested(0);
+    ASSERT_TRUE(fs::exists(dir / "resume" / "state.json")) << at;
+    Trainer second(cfg, comm, s.info);
+    auto fit = second.fit(s.train, &s.val, dir.path());
+    EXPECT_EQ(second.flat_state(), ref.flat_state()) << at;
+    EXPECT_EQ(fit.history, ref_fit.history) << at;
+    EXPECT_EQ(fit.epochs_run, ref_fit.epochs_run);
+    EXPECT_EQ(fit.best_epoch, ref_fit.best_epoch);
+    // history.csv: a header and one row per epoch, as in the uninterrupted run.
+    auto lines = [](const fs::path& p) {
+      std::string t = read_file(p);
+      return std::count(t.begin(), t.end(), '\n');
+    };
+    EXPECT_EQ(lines(dir / "history.csv"), lines(ref_dir / "history.csv")) << at;
+    EXPECT_EQ(lines(dir / "metrics.jsonl"), 5) << at;
+  }
+}
+
+// A checkpoint of another config is not used: the fit starts afresh.
+TEST(Trainer, IgnoresAResumeCheckpointOfAnotherConfig) {
+  Small s;
+  LocalComm comm;
+  install_stop_handlers();
+  test::TempDir dir;
+  ::setenv("TRAINFLEET_SIGNAL_AT", "1:0", 1);
+  {
+    Trainer first(small_config(), comm, s.info);
+    EXPECT_THROW(first.fit(s.train, &s.val, dir.path()), Preempted);
+  }
+  ::unsetenv("TRAINFLEET_SIGNAL_AT");
+  set_stop_requested(0);
+  auto other = small_config({{"training", {{"learning_rate", 0.02}}}});
+  Trainer second(other, comm, s.info);
+  second.fit(s.train, &s.val, dir.path());
+  Trainer fresh(other, comm, s.info);
+  fresh.fit(s.train, &s.val, {});
+  EXPECT_EQ(second.flat_state(), fresh.flat_state());
 }
 
 }  // namespace tf
