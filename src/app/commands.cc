@@ -59,6 +59,10 @@ void Commands::add_to(CLI::App& app) {
   cv_->add_option("--cv-method", cv_method_, "Splitter (cv.method), e.g. stratified_kfold, group_kfold");
   cv_->add_option("--n-splits", n_splits_, "Number of folds (cv.n_splits)");
   cv_->add_option("--scoring", scoring_, "Comma-separated metrics (cv.scoring), e.g. accuracy,f1_macro");
+  cv_->add_option("--tasks", cv_tasks_,
+                  "Run only these tasks (folds, by index from 0; e.g. $SLURM_ARRAY_TASK_ID) and skip the "
+                  "aggregation; a later plain `cv` run aggregates")
+      ->delimiter(',');
   cv_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per fold's training run (overrides runtime.ranks_per_run)");
   cv_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
 
@@ -83,8 +87,11 @@ void Commands::add_to(CLI::App& app) {
   group->add_flag("--print-defaults", print_defaults_, "Print every key with its default as YAML");
   group->add_flag("--print-reference", print_reference_, "Print the configuration reference (Markdown)");
   group->add_option("--check", check_path_, "Validate a config file and print it resolved");
+  group->add_option("--print-run-dir", run_dir_of_,
+                    "Print the folder that `cv` or `tune` uses for a config: --print-run-dir tune CONFIG")
+      ->expected(2);
   group->require_option(1);
-  config_->add_option("--set", overrides_, "Override a config key (with --check)");
+  config_->add_option("--set", overrides_, "Override a config key (with --check or --print-run-dir)");
 }
 
 int Commands::run(World& world) {
@@ -160,7 +167,8 @@ int Commands::cv(World& world) {
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet cv: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
                  g.per_run, g.threads);
-  auto results = cv::run_cv(cfg, world.comm, *g.group, g.id, world_timeout(world));
+  auto results = cv::run_cv(cfg, world.comm, *g.group, g.id, world_timeout(world), cv_tasks_);
+  if (!cv_tasks_.empty()) return kExitOk;
   if (world.comm.rank() == 0) {
     std::cout << cv::results_table(results) << "\n";
     spdlog::info("results: {}", (fs::path(results["run_dir"].get<std::string>()) / "cv_results.json").string());
@@ -250,6 +258,11 @@ int Commands::config(World& world) {
     std::cout << config::Config::defaults().to_yaml();
   } else if (print_reference_) {
     std::cout << config::reference_markdown();
+  } else if (!run_dir_of_.empty()) {
+    const std::string& kind = run_dir_of_[0];
+    TF_CHECK_INPUT(kind == "cv" || kind == "tune", "--print-run-dir " + kind + ": expected cv or tune");
+    auto cfg = config::Config::load(run_dir_of_[1], overrides_);
+    std::cout << (kind == "cv" ? cv::cv_run_dir(cfg) : tune::study_dir(cfg)).string() << "\n";
   } else {
     auto cfg = config::Config::load(check_path_, overrides_);
     std::cout << cfg.to_yaml();

@@ -59,6 +59,7 @@ class Commands {
   bool retrain_best_ = false;
   std::string cv_method_, scoring_;
   long long n_splits_ = 0;
+  std::vector<int64_t> cv_tasks_;
 
   std::vector<std::string> config_paths_;
   std::string run_dir_, data_path_, out_path_;
@@ -72,6 +73,7 @@ class Commands {
   // config
   bool print_defaults_ = false, print_reference_ = false;
   std::string check_path_;
+  std::vector<std::string> run_dir_of_;
 };
 
 }  // namespace tf

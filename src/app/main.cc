@@ -41,6 +41,9 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
   int rc = tf::kExitInternal;
   try {
     rc = cmds.run(world);
+  } catch (const tf::Preempted& e) {
+    spdlog::warn("{}", e.what());
+    rc = e.exit_code();
   } catch (const tf::Error& e) {
     spdlog::error("{}", e.what());
     spdlog::debug("raised at {}:{}", e.file(), e.line());

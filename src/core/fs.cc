@@ -1,6 +1,7 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,16 @@ fs::path resumable_dir(const fs::path& root, const std::string& experiment, cons
 }
 
 void open_resumable(const fs::path& dir, const std::string& config_yaml, const std::string& what) {
+  // Several jobs (a Slurm array) may open the same folder at once: one at a time.
+  fs::create_directories(dir.parent_path());
+  const fs::path lock_path = dir.parent_path() / ("." + dir.filename().string() + ".lock");
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw BadInput("cannot create " + lock_path.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{fd};
+  ::flock(fd, LOCK_EX);
   if (fs::exists(dir / "config.yaml")) {
     if (read_file(dir / "config.yaml") != config_yaml)
       throw BadInput(what + " folder " + dir.string() + " holds a " + what +

@@ -287,12 +287,19 @@ fs::path cv_run_dir(const config::Config& cfg) {
 }
 
 nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
-                      const std::function<void(double)>& wait_timeout) {
+                      const std::function<void(double)>& wait_timeout, const std::vector<int64_t>& only) {
   TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 data file");
   Dataset labels = read_labels(cfg.get_string("data.path"));
   std::vector<std::string> warnings;
   std::vector<Task> tasks = plan(cfg, labels, &warnings);
   const bool leader = world.rank() == 0;
+  std::vector<bool> wanted(tasks.size(), only.empty());
+  for (int64_t k : only) {
+    TF_CHECK_INPUT(k >= 0 && k < static_cast<int64_t>(tasks.size()),
+                   "--tasks: " + std::to_string(k) + " is not a task of this CV (0.." +
+                       std::to_string(tasks.size() - 1) + ")");
+    wanted[static_cast<size_t>(k)] = true;
+  }
   if (leader)
     for (const auto& w : warnings) spdlog::warn("cv.method {}: {}", cfg.get_string("cv.method"), w);
 
@@ -321,7 +328,8 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
       if (group.rank() == 0) {
         do {
           t = counter->next();
-        } while (t < static_cast<int64_t>(tasks.size()) && fs::exists(run_dir / "folds" / (tasks[t].name + ".json")));
+        } while (t < static_cast<int64_t>(tasks.size()) &&
+                 (!wanted[static_cast<size_t>(t)] || fs::exists(run_dir / "folds" / (tasks[t].name + ".json"))));
         if (t >= static_cast<int64_t>(tasks.size())) t = -1;
       }
       group.broadcast(&t, sizeof t, 0);
@@ -332,6 +340,13 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
     finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));
   }
   if (!leader) return {};
+  if (!only.empty()) {
+    int done = 0;
+    for (const auto& t : tasks) done += fs::exists(run_dir / "folds" / (t.name + ".json"));
+    spdlog::info("{} of {} task(s) done in {}; `trainfleet cv` with the same config aggregates them once all are",
+                 done, tasks.size(), run_dir.string());
+    return {};
+  }
   return aggregate(cfg, labels, tasks, run_dir);
 }
 

@@ -49,8 +49,10 @@ TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dat
 // Runs the CV; returns cv_results.json's content on world rank 0 (empty elsewhere).
 // `wait_timeout(seconds)` sets the world communicator's collective timeout
 // (raised while groups wait for each other at the end).
+// `only`: run just these task indices (a Slurm array task's share) and return
+// without aggregating; empty means every task, then aggregate.
 nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
-                      const std::function<void(double)>& wait_timeout);
+                      const std::function<void(double)>& wait_timeout, const std::vector<int64_t>& only = {});
 
 // The run folder of a CV: experiment.run_id, or "cv-" + a hash of the resolved
 // config, so that rerunning the same command resumes it.

@@ -105,4 +105,31 @@ void Journal::append(const nlohmann::json& record, bool durable) const {
   if (w != static_cast<ssize_t>(line.size())) throw Error("short write to " + path_.string(), __FILE__, __LINE__);
 }
 
+namespace {
+std::filesystem::path session_lock_path(const std::filesystem::path& dir, const std::string& session) {
+  return dir / "sessions" / (session + ".lock");
+}
+}  // namespace
+
+SessionLock::SessionLock(const std::filesystem::path& study_dir, const std::string& session) {
+  std::filesystem::create_directories(study_dir / "sessions");
+  const auto p = session_lock_path(study_dir, session);
+  fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+    throw Error("cannot lock " + p.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+}
+
+SessionLock::~SessionLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+bool SessionLock::alive(const std::filesystem::path& study_dir, const std::string& session) {
+  const auto p = session_lock_path(study_dir, session);
+  int fd = ::open(p.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;  // never locked, or cleaned up: gone
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
+
 }  // namespace tf::tune

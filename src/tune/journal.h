@@ -45,4 +45,21 @@ class Journal {
   mutable uint64_t parsed_bytes_ = 0;  // complete lines consumed so far
 };
 
+// A session's claim of liveness: the session holds an exclusive flock on
+// sessions/<id>.lock in the study folder for as long as its process lives
+// (the kernel drops it when the process dies, SIGKILL included). Another
+// session decides whether a "running" trial is orphaned by trying that lock.
+class SessionLock {
+ public:
+  SessionLock(const std::filesystem::path& study_dir, const std::string& session);
+  ~SessionLock();
+  SessionLock(const SessionLock&) = delete;
+  SessionLock& operator=(const SessionLock&) = delete;
+  // Whether `session` of `study_dir` still runs (its lock is held).
+  static bool alive(const std::filesystem::path& study_dir, const std::string& session);
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace tf::tune

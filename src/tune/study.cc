@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
@@ -281,7 +282,9 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
   const fs::path sdir = broadcast_string(world, dir);
   session = broadcast_string(world, session);
   Journal journal(sdir / "study.jsonl");
+  std::unique_ptr<SessionLock> alive;  // held by this session's first rank until it ends
   if (world.rank() == 0) {
+    alive = std::make_unique<SessionLock>(sdir, session);
     Journal::Lock lock(journal);
     View v = view_of(journal.read());
     int64_t done = 0;
@@ -307,7 +310,8 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
                       v.consecutive_failures);
       } else {
         for (const auto& t : v.trials)  // an interrupted trial of a session that is gone
-          if (t.state == "running" && v.session[t.number] != session) {
+          if (t.state == "running" && v.session[t.number] != session &&
+              !SessionLock::alive(sdir, v.session[t.number])) {
             start = {{"trial", t.number}, {"params", t.params}, {"requeued", true}};
             break;
           }

@@ -8,7 +8,10 @@
 // "start" record and broadcasts the values to its group, which trains them
 // data-parallel. Results, per-epoch reports (for pruning) and failures are
 // appended the same way. Rerunning the same command resumes: finished trials
-// are kept, trials of a session that died are run again. If the first rank of
+// are kept, trials of a session that died are continued from their resume
+// checkpoint (or run again when they had none). Several sessions (Slurm jobs)
+// may work on one study at once: a session holds a lock file while it lives,
+// so only the trials of dead sessions are taken over. If the first rank of
 // the world dies, the MPI job ends (MPI_Abort) and nothing written is lost.
 //
 // Rank contract: every rank of the world calls run_study with the same config.

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# trainfleet's checks against the real Slurm cluster that cluster.sh started.
+# Every job goes through `sbatch` with the templates in slurm/.
+#   checks.sh NAME     NAME: mpi_cv | array_cv | usr1_requeue | preemption | bad_config | rank_failure
+# Needs TF_SLURM_BASE (the cluster), TF_SOURCE_DIR (the project) and TF_BINARY.
+set -euo pipefail
+BASE=${TF_SLURM_BASE:?}
+SRC=${TF_SOURCE_DIR:?}
+BIN=${TF_BINARY:?}
+name=${1:?usage: checks.sh NAME}
+[ -f "$BASE/env.sh" ] || { echo "no cluster in $BASE (cluster.sh up failed?)"; exit 1; }
+# shellcheck disable=SC1091
+source "$BASE/env.sh"
+export TRAINFLEET_HOME=$SRC TRAINFLEET_BIN=$BIN
+PY=/usr/bin/python3
+
+W=$BASE/work/$name
+rm -rf "$W"
+mkdir -p "$W"
+cd "$W"   # jobs run in the folder they are submitted from
+T0=$(date +%s.%N)
+log() { echo "[$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%6.1f", b-a}')s] $*"; }
+fail() {
+  echo "FAIL ($name): $*"
+  for f in "$W"/*.out; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
+  squeue 2>/dev/null || true
+  scancel --quiet --user="$(id -un)" 2>/dev/null || true
+  exit 1
+}
+
+TERMINAL='COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE|OUT_OF_MEMORY'
+field() { scontrol -o show job "$1" | grep -o " $2=[^ ]*" | head -n1 | cut -d= -f2; }
+wait_job() {  # wait_job ID [TIMEOUT]: until every record of ID is in a final state (not sbatch --wait: it polls slowly)
+  local end=$(( $(date +%s) + ${2:-120} )) st
+  while :; do
+    st=$(scontrol -o show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 || true)
+    if [ -n "$st" ] && ! grep -qvE "^($TERMINAL)\$" <<<"$st"; then return 0; fi
+    [ "$(date +%s)" -lt "$end" ] || fail "job $1 not finished after ${2:-120}s (state: $(echo $st))"
+    sleep 0.2
+  done
+}
+wait_for() {  # wait_for TIMEOUT DESCRIPTION COMMAND...: until COMMAND succeeds
+  local end=$(( $(date +%s) + $1 )) what=$2
+  shift 2
+  until "$@"; do [ "$(date +%s)" -lt "$end" ] || fail "timed out waiting for $what"; sleep 0.1; done
+}
+expect_state() { [ "$(field "$1" JobState)" = "$2" ] || fail "job $1 is $(field "$1" JobState), expected $2"; }
+
+# Small data and configs.
+"$BIN" make-data --out data.h5 --samples 160 --steps 64 --seed 2 >/dev/null 2>&1
+cat > cv.yaml <<YAML
+experiment: {name: cv, seed: 3, output_dir: $W/runs}
+data: {path: $W/data.h5, validation_split: 0.2}
+model: {name: cnn1d, cnn1d: {channels: [8, 8], kernel_sizes: [5, 3], pool_size: 2}}
+training: {epochs: 6, batch_size: 16, callbacks: {early_stopping: false}}
+cv: {method: stratified_kfold, n_splits: 4}
+YAML
+cat > tune.yaml <<YAML
+experiment: {name: tune, seed: 3, output_dir: $W/runs}
+data: {path: $W/data.h5, validation_split: 0.25, test_split: 0.0}
+model: {name: mlp, mlp: {hidden_units: [64], dropout: 0.1}}
+training: {epochs: 150, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
+tuning:
+  sampler: grid
+  space:
+    training.learning_rate: {type: float, low: 1.0e-3, high: 1.0e-1, log: true, values: [0.003, 0.03]}
+    training.batch_size: {type: int, low: 16, high: 32, step: 16}
+YAML
+
+same_cv() {  # same_cv A B: the two cv_results.json agree on every fold score and the pooled scores
+  $PY - "$1" "$2" <<'PYEOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+drop = ("group", "seconds")  # where and how fast a fold ran
+fa, fb = ([{k: v for k, v in f.items() if k not in drop} for f in r["folds"]] for r in (a, b))
+if fa != fb:
+    sys.exit(f"fold scores differ:\n{fa}\n{fb}")
+for k in ("summary", "pooled_oof"):
+    if a[k] != b[k]:
+        sys.exit(f"{k} differs:\n{a[k]}\n{b[k]}")
+PYEOF
+}
+trials() {  # the trials table without timing and group columns
+  $PY - "$1" <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+for r in rows:
+    print({k: v for k, v in r.items() if k not in ("duration_s", "group")})
+PYEOF
+}
+# Every trial finished exactly once, none is left running.
+one_finish_per_trial() {
+  $PY - "$1" <<'PYEOF'
+import json, sys, collections
+starts, finishes = collections.Counter(), collections.Counter()
+for line in open(sys.argv[1]):
+    rec = json.loads(line.rsplit("\t", 1)[0])
+    if rec.get("op") == "start": starts[rec["trial"]] += 1
+    if rec.get("op") == "finish": finishes[rec["trial"]] += 1
+bad = {t: n for t, n in finishes.items() if n != 1}
+if bad or set(starts) != set(finishes):
+    sys.exit(f"finish records per trial: {dict(finishes)}; started: {dict(starts)}")
+PYEOF
+}
+
+case "$name" in
+mpi_cv)  # (1) a 2-rank CV job via srun --mpi=pmix and via mpirun ends as the direct run
+  "$BIN" cv cv.yaml --threads 1 --set experiment.output_dir="$W/direct" > direct.log 2>&1 || fail "direct run"
+  a=$(sbatch --parsable -n 2 -c 1 -o srun-%j.out "$SRC/slurm/cpu.sbatch" cv cv.yaml --ranks-per-run 1 \
+      --set experiment.output_dir="$W/srun")
+  b=$(sbatch --parsable -n 2 -c 1 -o mpirun-%j.out --export=ALL,TRAINFLEET_LAUNCH=mpirun \
+      "$SRC/slurm/cpu.sbatch" cv cv.yaml --ranks-per-run 1 --set experiment.output_dir="$W/mpirun")
+  wait_job "$a"; wait_job "$b"
+  expect_state "$a" COMPLETED; expect_state "$b" COMPLETED
+  grep -q "2 rank(s) as 2 group(s)" "srun-$a.out" || fail "srun job did not run 2 ranks"
+  grep -q "2 rank(s) as 2 group(s)" "mpirun-$b.out" || fail "mpirun job did not run 2 ranks"
+  d=$(ls "$W"/direct/cv/*/cv_results.json)
+  same_cv "$d" "$(ls "$W"/srun/cv/*/cv_results.json)" || fail "srun results differ from the direct run"
+  same_cv "$d" "$(ls "$W"/mpirun/cv/*/cv_results.json)" || fail "mpirun results differ from the direct run"
+  log "srun --mpi=pmix and mpirun jobs: the same fold scores as the direct run"
+  ;;
+
+array_cv)  # (2) a job array of 4 tasks runs the 4 folds; a dependent job aggregates them
+  "$BIN" cv cv.yaml --threads 1 --set experiment.output_dir="$W/direct" > direct.log 2>&1 || fail "direct run"
+  a=$(sbatch --parsable --array=0-3 -n 1 -c 1 -o "array-%A_%a.out" "$SRC/slurm/cv-array.sbatch" cv.yaml)
+  g=$(sbatch --parsable --dependency=afterok:"$a" -o "aggregate-%j.out" "$SRC/slurm/cv-aggregate.sbatch" cv.yaml)
+  [ "$(field "$g" JobState)" = PENDING ] || fail "the aggregating job did not wait for the array"
+  wait_job "$a"; wait_job "$g"
+  n=$(scontrol -o show job "$a" | grep -c 'JobState=COMPLETED')
+  [ "$n" = 4 ] || fail "$n of 4 array tasks completed"
+  expect_state "$g" COMPLETED
+  for k in 0 1 2 3; do
+    grep -q "starts fold_0$k" "array-${a}_$k.out" || fail "array task $k did not train fold $k"
+    [ "$(grep -c 'starts fold_' "array-${a}_$k.out")" = 1 ] || fail "array task $k trained more than its fold"
+  done
+  grep -q "resuming: 4 done already" "aggregate-$g.out" || fail "the aggregating job did not find the 4 folds"
+  grep -q "starts fold_" "aggregate-$g.out" && fail "the aggregating job trained a fold"
+  same_cv "$(ls "$W"/direct/cv/*/cv_results.json)" "$(ls "$W"/runs/cv/*/cv_results.json)" ||
+    fail "array results differ from the direct run"
+  log "array of 4 folds + afterok aggregation: the direct run's results"
+  ;;
+
+usr1_requeue|preemption)  # (3) SIGUSR1 mid-trial, (4) preemption by a high-priority partition's job
+  "$BIN" tune tune.yaml --threads 1 --set experiment.output_dir="$W/direct" > direct.log 2>&1 || fail "direct run"
+  study=$("$BIN" config --print-run-dir tune tune.yaml)
+  # Fill the node (2 cores) so that the high-priority job has to preempt it.
+  # Two ranks, a trial on each: the job fills the node (2 cores), so a high-priority job must preempt it.
+  j=$(sbatch --parsable -p debug -n 2 -c 1 -o "tune-%j.out" "$SRC/slurm/tune.sbatch" tune.yaml --ranks-per-run 1)
+  # Wait until a trial has finished and the next one has written a resume checkpoint.
+  has_checkpoint() {
+    grep -qE "^($TERMINAL)\$" <<<"$(field "$j" JobState)" && fail "job $j ended early"
+    [ -f "$study/study.jsonl" ] && grep -q '"op":"finish"' "$study/study.jsonl" &&
+      ls "$study"/trials/trial_000[1-9]/resume/state.json >/dev/null 2>&1
+  }
+  wait_for 90 "a finished trial and a checkpoint of the next" has_checkpoint
+  if [ "$name" = usr1_requeue ]; then
+    scancel --signal=USR1 --batch "$j"
+    log "sent SIGUSR1 to the batch shell of job $j"
+  else
+    h=$(sbatch --parsable -p high -n 1 -c 1 -o "high-%j.out" --wrap 'echo HIGH_PRIORITY_RAN')
+    log "submitted high-priority job $h"
+    wait_job "$h" 120
+    grep -q HIGH_PRIORITY_RAN "high-$h.out" || fail "the high-priority job did not run"
+    # Preemption (PreemptMode=REQUEUE, GraceTime) reaches the ranks as SIGTERM.
+    grep -q "stopped by SIGTERM" "tune-$j.out" || fail "job $j was not preempted"
+  fi
+  wait_for 60 "the requeue of job $j" bash -c "[ \"\$(scontrol -o show job $j | grep -o ' Restarts=[0-9]*' | cut -d= -f2)\" -ge 1 ]"
+  wait_job "$j" 180
+  expect_state "$j" COMPLETED
+  out=tune-$j.out
+  grep -q "checkpoints written (exit 75)" "$out" || fail "trainfleet did not stop with its checkpoints"
+  grep -q "restart 1" "$out" || fail "the requeued run is not in the (appended) output"
+  grep -qE "resuming .*/trials/trial_[0-9]+ at epoch ([2-9]|[1-9][0-9])" "$out" ||
+    fail "the interrupted trial did not continue from its checkpoint"
+  one_finish_per_trial "$study/study.jsonl" || fail "a trial was lost or run twice"
+  [ "$(trials "$study/trials.csv")" = "$(trials "$(ls "$W"/direct/tune/*/trials.csv)")" ] ||
+    fail "the trials differ from the uninterrupted run"
+  log "$name: checkpointed, requeued, resumed; trials equal to the uninterrupted run"
+  ;;
+
+bad_config)  # (5) an invalid config fails at once with exit code 2 and the message in the output
+  sed 's/epochs: 6/epochs: -3/' cv.yaml > bad.yaml
+  j=$(sbatch --parsable -n 1 -c 1 -o "bad-%j.out" "$SRC/slurm/cpu.sbatch" train bad.yaml)
+  wait_job "$j" 60
+  expect_state "$j" FAILED
+  [ "$(field "$j" ExitCode)" = "2:0" ] || fail "exit code $(field "$j" ExitCode), expected 2:0"
+  grep -q "training.epochs" "bad-$j.out" || fail "the output does not name the bad key"
+  secs=$(field "$j" RunTime | awk -F: '{print $(NF-2)*3600 + $(NF-1)*60 + $NF}')
+  [ "$secs" -le 10 ] || fail "the job ran ${secs}s before failing"
+  [ -d "$W/runs" ] && fail "a run folder was created for an invalid config"
+  log "invalid config: FAILED with 2:0 in ${secs}s; the output names the key"
+  ;;
+
+rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded time, a requeue resumes it
+  sed 's/epochs: 6/epochs: 400/' cv.yaml > long.yaml
+  j=$(sbatch --parsable -n 2 -c 1 -o "train-%j.out" "$SRC/slurm/cpu.sbatch" train long.yaml \
+      --set runtime.collective_timeout_s=20)
+  run=$W/runs/cv/job-$j
+  wait_for 90 "a resume checkpoint of the run" test -f "$run/resume/state.json"
+  victim=""
+  for p in $(pgrep -x trainfleet); do
+    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_PROCID=1" &&
+      tr '\0' '\n' < "/proc/$p/environ" | grep -qx "SLURM_JOB_ID=$j" && victim=$p
+  done
+  [ -n "$victim" ] || fail "no rank 1 process of job $j"
+  t=$(date +%s)
+  kill -9 "$victim"
+  log "killed rank 1 (pid $victim) of job $j"
+  wait_job "$j" 60
+  took=$(( $(date +%s) - t ))
+  expect_state "$j" FAILED
+  [ "$took" -lt 20 ] || fail "the job took ${took}s to end (collective timeout 20 s)"
+  log "job $j FAILED ${took}s after the kill"
+  scontrol requeue "$j"
+  wait_for 60 "the requeue of job $j" bash -c "[ \"\$(scontrol -o show job $j | grep -o ' Restarts=[0-9]*' | cut -d= -f2)\" -ge 1 ]"
+  wait_job "$j" 240
+  expect_state "$j" COMPLETED
+  grep -qE "resuming .*job-$j at epoch ([2-9]|[1-9][0-9])" "train-$j.out" || fail "the requeued job did not resume"
+  [ -f "$run/summary.json" ] || fail "no summary.json after the resumed run"
+  log "requeued job resumed from its checkpoint and completed"
+  ;;
+
+*) echo "unknown check $name"; exit 2 ;;
+esac
+echo "PASS ($name)"
