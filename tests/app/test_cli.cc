@@ -2,6 +2,8 @@
 // predict, config; run folders, exit codes, and no clobbering.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -376,6 +378,40 @@ TEST(Cli, KilledStudyResumes) {
               test::trials_without_timing(tmp / ("ref_" + sampler) / "tune/study/trials.csv"))
         << sampler;
   }
+}
+
+// Two jobs on one study at the same time (as several Slurm jobs would be):
+// neither takes over the other's running trials, every trial runs once, and
+// the table equals a single job's.
+TEST(Cli, ConcurrentSessionsShareOneStudyWithoutStealingTrials) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 160 --steps 64", tmp.path()).exit_code, 0);
+  std::string cfg = tune_config("grid");
+  cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 20");
+  test::write_text(tmp / "grid.yaml", cfg);
+  auto ref = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=ref", tmp.path());
+  ASSERT_EQ(ref.exit_code, 0) << ref.output;
+  test::CliResult a, b;
+  std::thread ta([&] { a = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=shared", tmp.path()); });
+  std::thread tb([&] { b = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=shared", tmp.path()); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const fs::path dir = tmp / "shared/tune/study";
+  std::string journal = read_file(dir / "study.jsonl");
+  int finishes = 0, again = 0;
+  for (size_t p = journal.find("\"op\":\"finish\""); p != std::string::npos; p = journal.find("\"op\":\"finish\"", p + 1))
+    ++finishes;
+  for (size_t p = journal.find("\"requeued\":true"); p != std::string::npos; p = journal.find("\"requeued\":true", p + 1))
+    ++again;
+  EXPECT_EQ(finishes, 6);
+  EXPECT_EQ(again, 0) << "a live session's trial was taken over";
+  // Both sessions did work.
+  EXPECT_NE(a.output.find("starts trial_"), std::string::npos);
+  EXPECT_NE(b.output.find("starts trial_"), std::string::npos);
+  test::run_cli("study show " + dir.string(), tmp.path());
+  EXPECT_EQ(test::trials_without_timing(dir / "trials.csv"), test::trials_without_timing(tmp / "ref/tune/study/trials.csv"));
 }
 
 }  // namespace tf
