@@ -3,6 +3,7 @@
 //   tpe_bench quality FUNC TRIALS SEED   -> JSON: best value found
 //   tpe_bench speed HISTORY              -> JSON: ms per sample() with HISTORY finished trials
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -44,6 +45,9 @@ Space space_for(const std::string& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // TPE_MULTIVARIATE=1: the joint estimator (tuning.tpe_multivariate).
+  TpeOptions opts;
+  opts.multivariate = std::getenv("TPE_MULTIVARIATE") && std::string(std::getenv("TPE_MULTIVARIATE")) == "1";
   std::string mode = argc > 1 ? argv[1] : "";
   auto base = tf::config::Config::defaults();
   if (mode == "quality" && argc == 5) {
@@ -51,7 +55,7 @@ int main(int argc, char** argv) {
     int trials = std::stoi(argv[3]);
     uint64_t seed = std::stoull(argv[4]);
     Space space = space_for(f);
-    auto tpe = make_sampler("tpe", seed, {});
+    auto tpe = make_sampler("tpe", seed, opts);
     std::vector<TrialState> hist;
     double best = INFINITY;
     for (int i = 0; i < trials; ++i) {
@@ -72,7 +76,7 @@ int main(int argc, char** argv) {
   if (mode == "speed" && argc == 3) {
     int n = std::stoi(argv[2]);
     Space space = space_for("hartmann6");
-    auto tpe = make_sampler("tpe", 0, {});
+    auto tpe = make_sampler("tpe", 0, opts);
     std::mt19937_64 rng(1);
     std::uniform_real_distribution<double> U(0, 1);
     std::vector<TrialState> hist;

@@ -9,10 +9,12 @@ Speed: milliseconds to suggest one trial with 100 and 1000 finished trials
 (Hartmann-6 space), Optuna's study.ask() + suggest_float against sample().
 
 usage: /usr/bin/python3 bench/tpe_vs_optuna.py [--binary build/bench/tpe_bench] [--seeds 5]
+       [--multivariate] [--quality-only]
 """
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import time
@@ -40,18 +42,21 @@ def hartmann6(x):
     return float(-np.sum(ALPHA * np.exp(-np.sum(A * (x - P) ** 2, axis=1))))
 
 
-def optuna_best(func, trials, seed):
+def optuna_best(func, trials, seed, multivariate=False):
     def objective(trial):
         if func == "branin":
             return branin([trial.suggest_float("x0", -5, 10), trial.suggest_float("x1", 0, 15)])
         return hartmann6([trial.suggest_float(f"x{i}", 0, 1) for i in range(6)])
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    sampler = optuna.samplers.TPESampler(seed=seed, multivariate=multivariate)
+    study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=trials)
     return study.best_value
 
 
-def ours_best(binary, func, trials, seed):
-    out = subprocess.run([binary, "quality", func, str(trials), str(seed)], capture_output=True, text=True, check=True)
+def ours_best(binary, func, trials, seed, multivariate=False):
+    env = dict(os.environ, TPE_MULTIVARIATE="1" if multivariate else "0")
+    out = subprocess.run([binary, "quality", func, str(trials), str(seed)], capture_output=True, text=True,
+                         check=True, env=env)
     return json.loads(out.stdout)["best"]
 
 
@@ -79,17 +84,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default="build/bench/tpe_bench")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--multivariate", action="store_true", help="both samplers in multivariate mode")
+    ap.add_argument("--quality-only", action="store_true")
     a = ap.parse_args()
     rows = []
     for func in ("branin", "hartmann6"):
         for trials in (50, 100):
-            ours = [ours_best(a.binary, func, trials, s) - OPT[func] for s in range(a.seeds)]
-            theirs = [optuna_best(func, trials, s) - OPT[func] for s in range(a.seeds)]
-            row = {"function": func, "trials": trials,
+            ours = [ours_best(a.binary, func, trials, s, a.multivariate) - OPT[func] for s in range(a.seeds)]
+            theirs = [optuna_best(func, trials, s, a.multivariate) - OPT[func] for s in range(a.seeds)]
+            row = {"function": func, "trials": trials, "multivariate": a.multivariate,
                    "trainfleet_regret_mean": statistics.mean(ours), "trainfleet_regret_std": statistics.pstdev(ours),
                    "optuna_regret_mean": statistics.mean(theirs), "optuna_regret_std": statistics.pstdev(theirs)}
             rows.append(row)
             print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+    if a.quality_only:
+        return
     for history in (100, 1000):
         out = subprocess.run([a.binary, "speed", str(history)], capture_output=True, text=True, check=True)
         ours = json.loads(out.stdout)["ms_per_trial"]

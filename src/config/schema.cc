@@ -221,6 +221,9 @@ std::vector<KeySpec> build() {
             1, kNoMax),
       range(key("tuning.tpe_startup_trials", T::kInt, 10, "tpe: random trials before the model is used."), 0, kNoMax),
       range(key("tuning.tpe_candidates", T::kInt, 24, "tpe: candidates scored per parameter."), 1, kNoMax),
+      key("tuning.tpe_multivariate", T::kBool, false,
+          "tpe: one joint estimator over the parameters without `when` conditions (captures interactions), "
+          "as Optuna's multivariate=True; false: one estimator per parameter."),
       // ---------------------------------------------------------------- class weights, runtime
       key("class_weights", T::kClassWeights, nullptr,
           "weighted_categorical_crossentropy: {class id or name: weight}, or \"balanced\" "

@@ -1,11 +1,13 @@
 // Samplers behind one interface: grid (exhaustive, deterministic order),
 // random (seeded per trial number, so a trial's values do not depend on which
-// trials ran before), tpe (Tree-structured Parzen Estimator, univariate, as in
-// Optuna 3.1: n_startup_trials random trials, a gamma split of the finished
-// trials into good and bad, Parzen estimators with a uniform prior and Optuna's
-// "magic clip" bandwidths, n_ei_candidates drawn from the good estimator and
-// the one maximising l(x)/g(x) kept). Trials still running count as bad
-// ("constant liar"), so parallel groups do not all sample the same point.
+// trials ran before), tpe (Tree-structured Parzen Estimator as in Optuna 3.1:
+// n_startup_trials random trials, a gamma split of the finished trials into
+// good and bad, Parzen estimators with a prior kernel and Optuna's "magic
+// clip" bandwidths, n_ei_candidates drawn from the good estimator and the one
+// maximising l(x)/g(x) kept; univariate by default, or multivariate — one
+// joint estimator over the unconditional parameters). Trials still running
+// count as bad ("constant liar"), so parallel groups do not all sample the
+// same point.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +46,7 @@ struct TpeOptions {
   int64_t n_ei_candidates = 24;
   double prior_weight = 1.0;
   bool constant_liar = true;
+  bool multivariate = false;  // joint Parzen estimator over the unconditional parameters
 };
 
 std::unique_ptr<Sampler> make_sampler(const std::string& name, uint64_t seed, const TpeOptions& tpe);

@@ -215,9 +215,12 @@ std::string tune_config(const std::string& sampler) {
 TEST(Cli, TuneWithEverySamplerWritesTheStudy) {
   test::TempDir tmp;
   ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
-  for (const std::string sampler : {"grid", "random", "tpe"}) {
-    test::write_text(tmp / (sampler + ".yaml"), tune_config(sampler));
-    auto r = test::run_cli("tune " + sampler + ".yaml --set experiment.output_dir=" + sampler, tmp.path());
+  for (const std::string sampler : {"grid", "random", "tpe", "tpe_mv"}) {
+    const bool mv = sampler == "tpe_mv";
+    test::write_text(tmp / (sampler + ".yaml"), tune_config(mv ? "tpe" : sampler));
+    auto r = test::run_cli("tune " + sampler + ".yaml --set experiment.output_dir=" + sampler +
+                               (mv ? " --set tuning.tpe_multivariate=true --set tuning.tpe_startup_trials=2" : ""),
+                           tmp.path());
     ASSERT_EQ(r.exit_code, 0) << sampler << "\n" << r.output;
     fs::path dir = tmp / sampler / "tune/study";
     for (const char* f : {"study.jsonl", "trials.csv", "best_trial.json", "config.yaml"})

@@ -96,6 +96,11 @@ double bowl(const nlohmann::json& p) {
   double d = p["model.cnn1d.dropout"].get<double>() - 0.2;
   return x * x + 4 * d * d;
 }
+// A narrow diagonal valley: good values of one parameter depend on the other.
+double valley(const nlohmann::json& p) {
+  double a = p["model.cnn1d.dropout"].get<double>(), b = p["model.mlp.dropout"].get<double>();
+  return 50 * (a - b) * (a - b) + (a + b - 0.6) * (a + b - 0.6);
+}
 }  // namespace
 
 TEST(Samplers, GridIsExhaustiveAndRandomIsDeterministicPerTrial) {
@@ -163,6 +168,61 @@ TEST(Samplers, TpeBeatsRandomOnASmoothObjectiveAndAvoidsRunningTrials) {
   trials.push_back(running);
   auto b = tpe->sample(space, base, trials, 31, false);
   EXPECT_NE(a, b);
+}
+
+// Multivariate TPE (tuning.tpe_multivariate): beats random search on a
+// correlated objective, handles int/categorical/conditional parameters, and
+// keeps the values inside the space.
+TEST(Samplers, MultivariateTpeFollowsInteractions) {
+  auto base = config::Config::defaults();
+  auto space = parse_space(nlohmann::json::parse(R"({
+      "model.cnn1d.dropout": {"type": "float", "low": 0.0, "high": 0.9},
+      "model.mlp.dropout": {"type": "float", "low": 0.0, "high": 0.9}})"),
+                           base);
+  TpeOptions mv;
+  mv.multivariate = true;
+  double tpe_sum = 0, rnd_sum = 0;
+  auto best = [](const std::vector<TrialState>& ts) {
+    double b = 1e9;
+    for (auto& t : ts) b = std::min(b, t.value);
+    return b;
+  };
+  for (uint64_t seed = 0; seed < 6; ++seed) {
+    auto tpe = make_sampler("tpe", seed, mv);
+    auto rnd = make_sampler("random", seed, {});
+    tpe_sum += best(finished(space, *tpe, base, 60, valley));
+    rnd_sum += best(finished(space, *rnd, base, 60, valley));
+  }
+  EXPECT_LT(tpe_sum, rnd_sum);
+
+  auto mixed = parse_space(nlohmann::json::parse(R"({
+      "training.batch_size": {"type": "int", "low": 16, "high": 128, "step": 16},
+      "training.learning_rate": {"type": "float", "low": 1e-5, "high": 1e-1, "log": true},
+      "model.name": {"type": "categorical", "choices": ["cnn1d", "lstm"]},
+      "model.lstm.hidden_size": {"type": "int", "low": 8, "high": 64, "log": true, "when": {"model.name": "lstm"}}})"),
+                           base);
+  auto tpe = make_sampler("tpe", 1, mv);
+  std::vector<TrialState> trials;
+  for (int i = 0; i < 40; ++i) {
+    TrialState t;
+    t.number = i;
+    t.params = tpe->sample(mixed, base, trials, i, false);
+    const int64_t bs = t.params["training.batch_size"].get<int64_t>();
+    EXPECT_EQ(bs % 16, 0);
+    EXPECT_GE(bs, 16);
+    EXPECT_LE(bs, 128);
+    const double lr = t.params["training.learning_rate"].get<double>();
+    EXPECT_GE(lr, 1e-5);
+    EXPECT_LE(lr, 1e-1);
+    EXPECT_EQ(t.params.contains("model.lstm.hidden_size"), t.params["model.name"] == "lstm");
+    // Better with lstm, small batches and a learning rate near 1e-3.
+    t.value = (t.params["model.name"] == "lstm" ? 0 : 1) + bs / 128.0 + std::fabs(std::log10(lr) + 3);
+    t.state = "complete";
+    trials.push_back(t);
+  }
+  int lstm_late = 0;
+  for (int i = 30; i < 40; ++i) lstm_late += trials[i].params["model.name"] == "lstm";
+  EXPECT_GE(lstm_late, 6);
 }
 
 TEST(Importances, TheParameterThatMattersRanksFirst) {
