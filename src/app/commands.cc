@@ -44,7 +44,7 @@ void Commands::add_to(CLI::App& app) {
   predict_->add_option("--threads", threads_, "Intra-op threads");
 
   make_data_ = app.add_subcommand("make-data", "Write the synthetic air-leak data set (the default data)");
-  make_data_->add_option("--out", out_path_, "Output HDF5 file")->default_val("data/airleak.h5");
+  make_data_->add_option("--out", data_out_, "Output HDF5 file")->default_val("data/airleak.h5");
   make_data_->add_option("--samples", samples_, "Number of windows")->default_val(3000);
   make_data_->add_option("--steps", steps_, "Steps per window")->default_val(1024);
   make_data_->add_option("--sites", sites_, "Number of sites (groups)")->default_val(12);
@@ -235,8 +235,8 @@ int Commands::predict(World& world) {
 
 int Commands::make_data(World& world) {
   if (world.comm.rank() != 0) return kExitOk;
-  if (if_missing_ && fs::exists(out_path_)) {
-    spdlog::info("{} exists already; leaving it as it is", out_path_);
+  if (if_missing_ && fs::exists(data_out_)) {
+    spdlog::info("{} exists already; leaving it as it is", data_out_);
     return kExitOk;
   }
   SynthOptions opt;
@@ -245,7 +245,7 @@ int Commands::make_data(World& world) {
   opt.sites = sites_;
   opt.seed = seed_;
   Dataset d = make_airleak_data(opt);
-  write_h5(out_path_, d);
+  write_h5(data_out_, d);
   auto counts = d.class_counts();
   spdlog::info("wrote {} windows [{} steps x {} channels] to {} (class counts {} / {} / {} / {})", d.n, d.t, d.c,
                out_path_, counts[0], counts[1], counts[2], counts[3]);

@@ -63,6 +63,7 @@ class Commands {
 
   std::vector<std::string> config_paths_;
   std::string run_dir_, data_path_, out_path_;
+  std::string data_out_;  // make-data --out (its own default must not leak into evaluate --out)
   std::vector<std::string> overrides_;
   int threads_ = 0;
   int ranks_per_run_ = -1;

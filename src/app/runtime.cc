@@ -1,6 +1,7 @@
 #include "app/runtime.h"
 
 #include <sched.h>
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -18,6 +19,11 @@ int configure_threads(int requested, int local_ranks) {
     n = std::max(1, cores / std::max(1, local_ranks));
   }
   torch::set_num_threads(n);
+  // LibTorch's matrix products go to the system BLAS; OpenBLAS (pthread
+  // build) starts one thread per core of the node by default, whatever
+  // LibTorch was told: with several ranks per node they would oversubscribe.
+  using SetThreads = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(n);
   static bool interop_set = false;  // may only be set once per process
   if (!interop_set) {
     try {

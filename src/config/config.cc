@@ -105,6 +105,13 @@ json check_value(const std::string& src, const KeySpec& k, const json& v) {
     case Type::kInt: check_number(src, k, v, true, p); return v;
     case Type::kFloat: check_number(src, k, v, false, p); return v.get<double>();
     case Type::kString: check_choice(src, k, v, p); return v;
+    case Type::kFloatOrChoice:
+      if (v.is_string()) {
+        check_choice(src, k, v, p);
+        return v;
+      }
+      check_number(src, k, v, false, p);
+      return v.get<double>();
     case Type::kOptionalFloat:
       if (v.is_null()) return v;
       check_number(src, k, v, false, p);

@@ -57,7 +57,10 @@ std::vector<KeySpec> build() {
       range(key("data.no_leak_class", T::kInt, 0, "Class id meaning 'no leak' (for leak_recall and leak_aware_loss)."),
             0, kNoMax),
       // ---------------------------------------------------------------- model
-      choice(key("model.name", T::kString, "cnn1d", "Model architecture."), {"mlp", "cnn1d", "lstm"}),
+      choice(key("model.name", T::kString, "cnn1d",
+                 "Model: neural (mlp, cnn1d, lstm) or classical on window features (random_forest, "
+                 "gradient_boosting: XGBoost; svm: LIBSVM)."),
+             {"mlp", "cnn1d", "lstm", "random_forest", "gradient_boosting", "svm"}),
       key("model.mlp.hidden_units", T::kIntList, json::array({128, 64}), "Widths of the hidden layers."),
       range(key("model.mlp.dropout", T::kFloat, 0.2, "Dropout after each hidden layer."), 0, 1, false, true),
       key("model.cnn1d.channels", T::kIntList, json::array({32, 64, 64}), "Output channels of each conv block."),
@@ -75,6 +78,39 @@ std::vector<KeySpec> build() {
             false, true),
       range(key("model.lstm.downsample", T::kInt, 8, "Average-pool the time axis by this factor before the LSTM."), 1,
             1024),
+      choice(key("model.features.kind", T::kString, "stats",
+                 "Classical models' inputs: stats (per channel mean, std, RMS, min, max, skewness, kurtosis, "
+                 "zero-crossing rate, FFT band energies) or flatten (the raw window); standardised on the "
+                 "training rows."),
+             {"stats", "flatten"}),
+      range(key("model.features.fft_bands", T::kInt, 4, "stats: log energies of this many equal FFT bands per channel."),
+            0, 256),
+      range(key("model.random_forest.n_estimators", T::kInt, 200, "Trees (XGBoost random-forest mode)."), 1, 100000),
+      range(key("model.random_forest.max_depth", T::kInt, 12, "Maximum tree depth."), 1, 64),
+      range(key("model.random_forest.subsample", T::kFloat, 0.632,
+                "Share of the rows each tree sees (sampled without replacement)."),
+            0, 1, true),
+      choice(range(key("model.random_forest.colsample_bynode", T::kFloatOrChoice, "sqrt",
+                       "Share of the features each split considers, or sqrt (sqrt(d)/d, scikit-learn's default)."),
+                   0, 1, true),
+             {"sqrt"}),
+      range(key("model.random_forest.min_child_weight", T::kFloat, 1.0, "Minimum hessian sum in a leaf."), 0, kNoMax),
+      range(key("model.gradient_boosting.n_estimators", T::kInt, 200, "Boosting rounds (XGBoost)."), 1, 100000),
+      range(key("model.gradient_boosting.max_depth", T::kInt, 6, "Maximum tree depth."), 1, 64),
+      range(key("model.gradient_boosting.learning_rate", T::kFloat, 0.1, "Shrinkage (eta)."), 0, 1, true),
+      range(key("model.gradient_boosting.subsample", T::kFloat, 1.0, "Share of the rows each round sees."), 0, 1, true),
+      range(key("model.gradient_boosting.colsample_bytree", T::kFloat, 1.0, "Share of the features each tree sees."),
+            0, 1, true),
+      choice(key("model.svm.kernel", T::kString, "rbf", "LIBSVM kernel."), {"rbf", "linear"}),
+      range(key("model.svm.C", T::kFloat, 1.0, "Penalty C of C-SVC."), 0, kNoMax, true),
+      choice(range(key("model.svm.gamma", T::kFloatOrChoice, "scale",
+                       "RBF gamma: a number, scale (1 / (features * variance of the training features)) or auto "
+                       "(1 / features), as scikit-learn defines them."),
+                   0, kNoMax, true),
+             {"scale", "auto"}),
+      key("model.svm.probability", T::kBool, true,
+          "Fit LIBSVM's probability model (Platt scaling, internal 5-fold CV) for probability outputs; the "
+          "predicted class is LIBSVM's vote either way, as scikit-learn's SVC.predict."),
       // ---------------------------------------------------------------- training
       choice(key("training.loss", T::kString, "categorical_crossentropy", "Loss function."),
              {"categorical_crossentropy", "focal_loss", "weighted_categorical_crossentropy", "leak_aware_loss"}),
@@ -282,6 +318,7 @@ std::string type_name(Type t) {
     case Type::kOptionalFloat: return "number or null";
     case Type::kClassWeights: return "null, \"balanced\" or map class -> weight";
     case Type::kSearchSpace: return "null, \"auto\" or map config key -> range";
+    case Type::kFloatOrChoice: return "number or string";
   }
   return "?";
 }
@@ -291,7 +328,8 @@ std::string constraint_text(const KeySpec& k) {
   if (!k.choices.empty()) {
     os << "one of ";
     for (size_t i = 0; i < k.choices.size(); ++i) os << (i ? ", " : "") << k.choices[i];
-    return os.str();
+    if (k.type != Type::kFloatOrChoice) return os.str();
+    os << ", or a number ";
   }
   auto num = [](double v) {
     std::ostringstream n;

@@ -24,6 +24,7 @@ enum class Type {
   kOptionalFloat,  // a number or null
   kClassWeights,   // null, "balanced", or a map {class id or name: weight}
   kSearchSpace,    // null, "auto", or a map {config key: range}; checked by the tuner
+  kFloatOrChoice,  // a number (range-checked) or one of `choices` (e.g. svm gamma: 0.01, "scale")
 };
 
 struct KeySpec {

@@ -11,7 +11,11 @@
 #include "data/h5io.h"
 #include "data/normalizer.h"
 #include "data/row_source.h"
+#include "models/classical.h"
+#include "models/features.h"
 #include "train/trainer.h"
+
+#include <ATen/Parallel.h>
 
 namespace tf {
 
@@ -133,6 +137,112 @@ nlohmann::json eval_json(const EvalResult& r, const ModelInfo& info, int64_t no_
   return j;
 }
 
+ModelInfo model_info(const config::Config& cfg, const TrainSplit& s) {
+  ModelInfo info;
+  info.steps = s.labels.t;
+  info.channels = s.labels.c;
+  info.classes = s.labels.num_classes;
+  info.class_counts.assign(static_cast<size_t>(info.classes), 0);
+  for (auto y : s.train_labels) info.class_counts[static_cast<size_t>(y)]++;
+  for (int64_t k = 0; k < info.classes; ++k) info.class_names.push_back(s.labels.class_name(k));
+  const int64_t no_leak = cfg.get_int("data.no_leak_class");
+  TF_CHECK_INPUT(no_leak < info.classes, "data.no_leak_class: " + std::to_string(no_leak) +
+                                             " is not a class of the data (0.." + std::to_string(info.classes - 1) + ")");
+  return info;
+}
+
+// ---- classical models: features + XGBoost / LIBSVM, trained on the group's first rank.
+struct ClassicalScores {
+  EvalResult eval;
+  std::vector<double> proba;
+};
+
+ClassicalScores score_classical(const ClassicalModel& m, const FeatureExtractor& fx, const Dataset& d, int64_t k) {
+  Features f{fx.transform(d), d.n, fx.dim(d.t, d.c)};
+  ClassicalScores r;
+  r.proba = m.predict_proba(f);
+  std::vector<int64_t> pred = m.predict(f);
+  r.eval.cm = ConfusionMatrix(k);
+  double nll = 0;
+  for (int64_t i = 0; i < d.n; ++i) {
+    r.eval.cm.add(d.y[i], pred[i]);
+    nll -= std::log(std::max(r.proba[i * k + d.y[i]], 1e-15));
+  }
+  r.eval.loss = d.n ? nll / static_cast<double>(d.n) : 0.0;
+  r.eval.rows = d.n;
+  return r;
+}
+
+TrainOutput train_classical(const config::Config& cfg, Communicator& comm, TrainSplit& s,
+                            const std::function<fs::path()>& make_run_dir, bool keep_test_proba) {
+  const ModelInfo info = model_info(cfg, s);
+  const int64_t k = info.classes, no_leak = cfg.get_int("data.no_leak_class");
+  std::string summary_text;
+  std::vector<float> test_proba;
+  if (comm.rank() == 0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Dataset train = read_h5(cfg.get_string("data.path"), s.train_rows);
+    FeatureExtractor fx(cfg);
+    Features ftr{fx.fit_transform(train), train.n, fx.dim(train.t, train.c)};
+    auto model = make_classical(cfg, at::get_num_threads());
+    model->fit(ftr, train.y, k);
+    const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const fs::path run_dir = make_run_dir();
+    atomic_write(run_dir / "config.yaml", cfg.to_yaml());
+    atomic_write(run_dir / "model.json", info.to_json().dump(2) + "\n");
+    atomic_write(run_dir / "features.json", fx.to_json().dump(2) + "\n");
+    atomic_write(run_dir / "splits.json", s.rows.dump() + "\n");
+    model->save(run_dir / ("model" + model->file_extension()));
+    nlohmann::json summary;
+    summary["experiment"] = cfg.get_string("experiment.name");
+    summary["run_dir"] = run_dir.string();
+    summary["model"] = cfg.get_string("model.name");
+    summary["features"] = ftr.d;
+    summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.n}, {"test", s.test.n}};
+    summary["epochs_run"] = 1;
+    summary["stopped_early"] = false;
+    summary["best_epoch"] = 1;
+    summary["fit_seconds"] = fit_seconds;
+    summary["ranks"] = comm.size();
+    if (s.has_val) summary["val"] = eval_json(score_classical(*model, fx, s.val, k).eval, info, no_leak);
+    if (s.has_test) {
+      ClassicalScores t = score_classical(*model, fx, s.test, k);
+      summary["test"] = eval_json(t.eval, info, no_leak);
+      if (keep_test_proba) test_proba.assign(t.proba.begin(), t.proba.end());
+    }
+    atomic_write(run_dir / "summary.json", summary.dump(2) + "\n");
+    spdlog::info("{} on {} features of {} rows: fitted in {:.1f}s; run folder {}", cfg.get_string("model.name"), ftr.d,
+                 train.n, fit_seconds, run_dir.string());
+    summary_text = summary.dump();
+  }
+  // The other ranks of the group only receive the results.
+  TrainOutput out;
+  out.summary = nlohmann::json::parse(broadcast_string(comm, summary_text));
+  if (keep_test_proba && s.has_test) {
+    test_proba.resize(static_cast<size_t>(s.test.n * k));
+    comm.broadcast(test_proba.data(), test_proba.size() * sizeof(float), 0);
+    out.test_proba = std::move(test_proba);
+  }
+  return out;
+}
+
+struct LoadedClassical {
+  config::Config cfg;
+  ModelInfo info;
+  FeatureExtractor fx;
+  std::unique_ptr<ClassicalModel> model;
+};
+
+LoadedClassical load_classical(const fs::path& run_dir, const config::Config& cfg) {
+  LoadedClassical r{cfg, ModelInfo::from_json(read_json(run_dir / "model.json"), (run_dir / "model.json").string()),
+                    FeatureExtractor::from_json(read_json(run_dir / "features.json"), (run_dir / "features.json").string()),
+                    make_classical(cfg, at::get_num_threads())};
+  const fs::path file = run_dir / ("model" + r.model->file_extension());
+  TF_CHECK_INPUT(fs::exists(file), "run folder " + run_dir.string() + " has no " + file.filename().string());
+  r.model->load(file, r.info.classes);
+  return r;
+}
+
 }  // namespace
 
 std::string metrics_table(const nlohmann::json& m) {
@@ -156,20 +266,13 @@ std::string metrics_table(const nlohmann::json& m) {
 TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSplit& s,
                         const std::function<fs::path()>& make_run_dir, bool keep_test_proba,
                         const std::vector<Callback*>& extra_callbacks) {
+  if (is_classical(cfg.get_string("model.name"))) return train_classical(cfg, comm, s, make_run_dir, keep_test_proba);
   Normalizer norm = fit_normalizer(cfg, s, comm, &s.train);
   if (s.has_val) norm.apply(s.val);
   if (s.has_test) norm.apply(s.test);
 
-  ModelInfo info;
-  info.steps = s.labels.t;
-  info.channels = s.labels.c;
-  info.classes = s.labels.num_classes;
-  info.class_counts.assign(static_cast<size_t>(info.classes), 0);
-  for (auto y : s.train_labels) info.class_counts[static_cast<size_t>(y)]++;
-  for (int64_t k = 0; k < info.classes; ++k) info.class_names.push_back(s.labels.class_name(k));
+  const ModelInfo info = model_info(cfg, s);
   const int64_t no_leak = cfg.get_int("data.no_leak_class");
-  TF_CHECK_INPUT(no_leak < info.classes, "data.no_leak_class: " + std::to_string(no_leak) +
-                                             " is not a class of the data (0.." + std::to_string(info.classes - 1) + ")");
 
   // Everything the config can get wrong is checked above and in the trainer's
   // constructor; only now is a run folder created.
@@ -244,7 +347,38 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
   return summary;
 }
 
+namespace {
+// The model name a run folder was trained with (BadInput when it is no run folder).
+std::string run_model(const fs::path& run_dir) {
+  TF_CHECK_INPUT(fs::exists(run_dir / "config.yaml"),
+                 "run folder " + run_dir.string() + " has no config.yaml (is it a finished trainfleet run?)");
+  return config::Config::load(run_dir / "config.yaml").get_string("model.name");
+}
+
+Dataset read_for_info(const fs::path& data, const ModelInfo& info) {
+  Dataset d = read_h5(data);
+  TF_CHECK_INPUT(d.t == info.steps && d.c == info.channels,
+                 data.string() + ": /X windows are [" + std::to_string(d.t) + " steps, " + std::to_string(d.c) +
+                     " channels] but the model was trained on [" + std::to_string(info.steps) + ", " +
+                     std::to_string(info.channels) + "]");
+  TF_CHECK_INPUT(d.num_classes <= info.classes, data.string() + ": /y has labels up to " +
+                                                    std::to_string(d.num_classes - 1) + " but the model knows " +
+                                                    std::to_string(info.classes) + " classes");
+  d.num_classes = info.classes;
+  return d;
+}
+}  // namespace
+
 nlohmann::json run_evaluate(const fs::path& run_dir, const fs::path& data, Communicator& comm) {
+  if (is_classical(run_model(run_dir))) {
+    LoadedClassical run = load_classical(run_dir, config::Config::load(run_dir / "config.yaml"));
+    Dataset d = read_for_info(data, run.info);
+    nlohmann::json j = eval_json(score_classical(*run.model, run.fx, d, run.info.classes).eval, run.info,
+                                 run.cfg.get_int("data.no_leak_class"));
+    j["data"] = data.string();
+    j["run_dir"] = run_dir.string();
+    return j;
+  }
   LoadedRun run = load_run(run_dir);
   Dataset d = read_for_model(data, run);
   Trainer trainer(run.cfg, comm, run.info);
@@ -260,34 +394,48 @@ void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& 
   std::string ext = out.extension().string();
   TF_CHECK_INPUT(ext == ".h5" || ext == ".hdf5" || ext == ".csv",
                  "--out " + out.string() + ": expected a .h5, .hdf5 or .csv file name");
-  LoadedRun run = load_run(run_dir);
-  Dataset d = read_for_model(data, run);
-  Trainer trainer(run.cfg, comm, run.info);
-  trainer.load_weights(run_dir / "model.pt");
-  std::vector<float> proba = trainer.predict_proba(d);
+  ModelInfo info;
+  std::vector<float> proba;
+  int64_t n = 0;
+  if (is_classical(run_model(run_dir))) {
+    LoadedClassical run = load_classical(run_dir, config::Config::load(run_dir / "config.yaml"));
+    Dataset d = read_for_info(data, run.info);
+    auto p = score_classical(*run.model, run.fx, d, run.info.classes).proba;
+    proba.assign(p.begin(), p.end());
+    info = run.info;
+    n = d.n;
+  } else {
+    LoadedRun run = load_run(run_dir);
+    Dataset d = read_for_model(data, run);
+    Trainer trainer(run.cfg, comm, run.info);
+    trainer.load_weights(run_dir / "model.pt");
+    proba = trainer.predict_proba(d);
+    info = run.info;
+    n = d.n;
+  }
   if (comm.rank() != 0) return;
-  const int64_t k = run.info.classes;
-  std::vector<int64_t> pred(static_cast<size_t>(d.n));
-  for (int64_t i = 0; i < d.n; ++i) {
+  const int64_t k = info.classes;
+  std::vector<int64_t> pred(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
     const float* p = proba.data() + i * k;
     pred[i] = std::max_element(p, p + k) - p;
   }
   if (ext == ".csv") {
     std::ostringstream os;
     os << "row,pred,pred_name";
-    for (int64_t c = 0; c < k; ++c) os << ",p_" << run.info.class_names[c];
+    for (int64_t c = 0; c < k; ++c) os << ",p_" << info.class_names[c];
     os << "\n";
     os.precision(7);
-    for (int64_t i = 0; i < d.n; ++i) {
-      os << i << "," << pred[i] << "," << run.info.class_names[pred[i]];
+    for (int64_t i = 0; i < n; ++i) {
+      os << i << "," << pred[i] << "," << info.class_names[pred[i]];
       for (int64_t c = 0; c < k; ++c) os << "," << proba[i * k + c];
       os << "\n";
     }
     atomic_write(out, os.str());
   } else {
-    write_predictions_h5(out, pred, proba, run.info.class_names);
+    write_predictions_h5(out, pred, proba, info.class_names);
   }
-  spdlog::info("wrote predictions for {} rows to {}", d.n, out.string());
+  spdlog::info("wrote predictions for {} rows to {}", n, out.string());
 }
 
 }  // namespace tf
