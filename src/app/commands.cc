@@ -12,6 +12,7 @@
 #include "core/interrupt.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "cv/compare.h"
 #include "cv/runner.h"
 #include "tune/space.h"
 #include "tune/study.h"
@@ -77,6 +78,14 @@ void Commands::add_to(CLI::App& app) {
                   "After the study, train the best trial's config on all training data (into <study>/retrain/)");
   tune_->add_option("--suggest-space", suggest_model_, "Print the suggested search space of a model (mlp, cnn1d, lstm)");
 
+  compare_ = app.add_subcommand("compare",
+                                "Compare models (neural, classical, ensembles) on the same CV folds: ranking and "
+                                "pairwise corrected t-tests; rerunning the same command resumes");
+  compare_->add_option("config", config_paths_, "Config file with a compare: section")->required()->expected(1);
+  compare_->add_option("--set", overrides_, "Override a config key (repeatable)");
+  compare_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per fold's training run (overrides runtime.ranks_per_run)");
+  compare_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
+
   study_ = app.add_subcommand("study", "Inspect a tuning study");
   study_show_ = study_->add_subcommand("show", "Print the trials table, the best trial and parameter importances");
   study_show_->add_option("run_dir", run_dir_, "Study folder")->required();
@@ -102,6 +111,7 @@ int Commands::run(World& world) {
   if (make_data_->parsed()) return make_data(world);
   if (config_->parsed()) return config(world);
   if (cv_->parsed()) return cv(world);
+  if (compare_->parsed()) return compare(world);
   if (tune_->parsed()) return tune(world);
   if (study_->parsed()) return study(world);
   return kExitBadInput;
@@ -172,6 +182,20 @@ int Commands::cv(World& world) {
   if (world.comm.rank() == 0) {
     std::cout << cv::results_table(results) << "\n";
     spdlog::info("results: {}", (fs::path(results["run_dir"].get<std::string>()) / "cv_results.json").string());
+  }
+  return kExitOk;
+}
+
+int Commands::compare(World& world) {
+  auto cfg = config::Config::load(config_paths_.front(), overrides_);
+  Groups g = make_groups(world, cfg);
+  if (world.comm.rank() == 0)
+    spdlog::info("trainfleet compare: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(),
+                 g.count, g.per_run, g.threads);
+  auto result = cv::run_compare(cfg, world.comm, *g.group, g.id, world_timeout(world));
+  if (world.comm.rank() == 0) {
+    std::cout << cv::compare_table(result);
+    spdlog::info("results: {}", (fs::path(result["run_dir"].get<std::string>()) / "compare.json").string());
   }
   return kExitOk;
 }

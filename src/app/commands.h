@@ -35,6 +35,7 @@ class Commands {
   int config(World& world);
   int cv(World& world);
   int tune(World& world);
+  int compare(World& world);
   int study(World& world);
 
   // Splits the world into groups of `per_run` ranks (0 = all); sets logging and threads.
@@ -53,6 +54,7 @@ class Commands {
   CLI::App* config_ = nullptr;
   CLI::App* cv_ = nullptr;
   CLI::App* tune_ = nullptr;
+  CLI::App* compare_ = nullptr;
   CLI::App* study_ = nullptr;
   CLI::App* study_show_ = nullptr;
   std::string suggest_model_;

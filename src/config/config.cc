@@ -141,6 +141,9 @@ json check_value(const std::string& src, const KeySpec& k, const json& v) {
       }
       return out;
     }
+    case Type::kEntries:
+      if (v.is_null() || v.is_object()) return v;
+      bad(src, p, "expected a mapping {entry name: {model: ..., set: {...}} or {ensemble: [...]}}, got " + show(v));
     case Type::kSearchSpace:
       if (v.is_null() || v.is_object() || (v.is_string() && v.get<std::string>() == "auto")) return v;
       bad(src, p, "expected \"auto\" or a mapping {config key: range}, got " + show(v));

@@ -260,6 +260,13 @@ std::vector<KeySpec> build() {
       key("tuning.tpe_multivariate", T::kBool, false,
           "tpe: one joint estimator over the parameters without `when` conditions (captures interactions), "
           "as Optuna's multivariate=True; false: one estimator per parameter."),
+      // ---------------------------------------------------------------- compare
+      key("compare.entries", T::kEntries, nullptr,
+          "`trainfleet compare`: {name: {model: cnn1d|lstm|mlp|random_forest|gradient_boosting|svm, set: {config "
+          "key: value}}} or {name: {ensemble: [entry, ...], weights: [w, ...]}} (soft voting); every entry runs "
+          "on the same CV folds (cv.*)."),
+      choice(key("compare.metric", T::kString, "f1_macro", "Metric the entries are ranked and tested by."), {}),
+      range(key("compare.alpha", T::kFloat, 0.05, "Significance level of the pairwise tests."), 0, 1, true, true),
       // ---------------------------------------------------------------- class weights, runtime
       key("class_weights", T::kClassWeights, nullptr,
           "weighted_categorical_crossentropy: {class id or name: weight}, or \"balanced\" "
@@ -280,7 +287,7 @@ std::vector<KeySpec> build() {
       choice(key("runtime.log_level", T::kString, "info", "Log level."), {"debug", "info", "warn", "error"}),
   };
   for (auto& k : s) {
-    if (k.path == "training.metrics" || k.path == "cv.scoring") k.choices = metric_names();
+    if (k.path == "training.metrics" || k.path == "cv.scoring" || k.path == "compare.metric") k.choices = metric_names();
   }
   return s;
 }
@@ -319,6 +326,7 @@ std::string type_name(Type t) {
     case Type::kClassWeights: return "null, \"balanced\" or map class -> weight";
     case Type::kSearchSpace: return "null, \"auto\" or map config key -> range";
     case Type::kFloatOrChoice: return "number or string";
+    case Type::kEntries: return "null or map name -> entry";
   }
   return "?";
 }

@@ -25,6 +25,7 @@ enum class Type {
   kClassWeights,   // null, "balanced", or a map {class id or name: weight}
   kSearchSpace,    // null, "auto", or a map {config key: range}; checked by the tuner
   kFloatOrChoice,  // a number (range-checked) or one of `choices` (e.g. svm gamma: 0.01, "scale")
+  kEntries,        // null or a map {name: {...}}; checked by the command that reads it (compare)
 };
 
 struct KeySpec {

@@ -137,8 +137,6 @@ TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dat
   return train_split(cfg, group, s, [&] { return reuse_or_fresh(task_dir); }, /*keep_test_proba=*/true, extra);
 }
 
-namespace {
-
 void run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels, const Task& t,
               const fs::path& run_dir) {
   auto t0 = std::chrono::steady_clock::now();
@@ -173,12 +171,16 @@ void run_task(const config::Config& cfg, Communicator& group, int group_id, cons
                }());
 }
 
+namespace {
+
 double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); }
 double std_of(const std::vector<double>& v) {  // population std, as numpy's default
   double m = mean_of(v), s = 0;
   for (double x : v) s += (x - m) * (x - m);
   return std::sqrt(s / v.size());
 }
+
+}  // namespace
 
 nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const std::vector<Task>& tasks,
                          const fs::path& run_dir) {
@@ -249,8 +251,6 @@ nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const
   atomic_write(run_dir / "cv_results.json", res.dump(2) + "\n");
   return res;
 }
-
-}  // namespace
 
 std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::vector<std::string>* warnings) {
   SplitSpec spec = spec_from(cfg, cfg.get_int("cv.n_splits"));

@@ -46,6 +46,16 @@ std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::ve
 TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dataset& labels, const Task& task,
                        const std::filesystem::path& task_dir, const std::vector<Callback*>& extra = {});
 
+// Trains `task` on this group into run_dir/folds/<task>/ and, on the group's
+// first rank, writes run_dir/folds/<task>.json (test rows, labels, probabilities, metrics).
+void run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels, const Task& task,
+              const std::filesystem::path& run_dir);
+
+// Reads every task's folds/<task>.json under `run_dir` and writes cv_results.json
+// (per-fold and mean/std scores, pooled out-of-fold metrics) and oof_predictions.csv.
+nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const std::vector<Task>& tasks,
+                         const std::filesystem::path& run_dir);
+
 // Runs the CV; returns cv_results.json's content on world rank 0 (empty elsewhere).
 // `wait_timeout(seconds)` sets the world communicator's collective timeout
 // (raised while groups wait for each other at the end).

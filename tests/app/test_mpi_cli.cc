@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "comm/communicator.h"
@@ -208,6 +209,56 @@ TEST_F(MpiCli, TuneOnRankGroups) {
       std::string raw = read_file(csv);
       EXPECT_NE(raw.find(",1,"), std::string::npos) << raw;
     }
+  }
+}
+
+
+namespace {
+const char* kCompareConfig = R"(experiment: {name: compare, seed: 7}
+data: {path: data.h5, validation_split: 0.15}
+training: {epochs: 2, batch_size: 32, learning_rate: 0.005, metrics: [f1_macro], callbacks: {early_stopping: false, model_checkpoint: false}}
+cv: {method: stratified_kfold, n_splits: 4}
+compare:
+  entries:
+    cnn: {model: cnn1d, set: {model.cnn1d.channels: [8, 8], model.cnn1d.kernel_sizes: [5, 3]}}
+    lstm: {model: lstm, set: {model.lstm.hidden_size: 8, model.lstm.downsample: 8}}
+    rf: {model: random_forest, set: {model.random_forest.n_estimators: 30}}
+    svm: {model: svm}
+    vote: {ensemble: [cnn, rf, svm], weights: [1, 2, 1]}
+)";
+}  // namespace
+
+// compare: cnn1d, lstm, random forest, svm and an ensemble, single-process and
+// under mpirun -np 4 with groups of 1 and 2: the same folds give the same
+// scores, ranking and p-values everywhere (groups of 2 train the neural
+// entries data-parallel, so they are compared with a 2-rank single group).
+TEST_F(MpiCli, CompareRunsEveryEntryOnTheSameFoldsOnRankGroups) {
+  test::write_text(tmp / "compare.yaml", kCompareConfig);
+  std::map<int, std::string> reference;
+  struct Layout {
+    int np, per_run;
+  };
+  for (Layout l : {Layout{1, 1}, Layout{4, 1}, Layout{2, 2}, Layout{4, 2}}) {
+    std::string out = "cmp_" + std::to_string(l.np) + "_" + std::to_string(l.per_run);
+    std::string cmd = (l.np > 1 ? mpirun(l.np) : std::string()) + bin() + " compare compare.yaml --threads 1 " +
+                      "--ranks-per-run " + std::to_string(l.per_run) + " --set experiment.output_dir=" + out;
+    auto r = sh(cmd, tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.output;
+    fs::path run = only_run(tmp / out / "compare");
+    auto res = nlohmann::json::parse(read_file(run / "compare.json"));
+    ASSERT_EQ(res["ranking"].size(), 5u);
+    EXPECT_EQ(res["pairs"].size(), 10u);
+    std::set<std::string> names;
+    for (const auto& e : res["ranking"]) {
+      names.insert(e["entry"]);
+      EXPECT_EQ(e["per_fold"].size(), 4u);
+    }
+    EXPECT_EQ(names, (std::set<std::string>{"cnn", "lstm", "rf", "svm", "vote"}));
+    EXPECT_TRUE(fs::exists(run / "compare.csv"));
+    EXPECT_NE(r.output.find("verdict"), std::string::npos) << r.output;
+    nlohmann::json key = {res["ranking"], res["pairs"]};
+    if (!reference.count(l.per_run)) reference[l.per_run] = key.dump();
+    EXPECT_EQ(key.dump(), reference[l.per_run]) << "np " << l.np << ", ranks per run " << l.per_run;
   }
 }
 
