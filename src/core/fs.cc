@@ -102,9 +102,13 @@ fs::path resumable_dir(const fs::path& root, const std::string& experiment, cons
 }
 
 void open_resumable(const fs::path& dir, const std::string& config_yaml, const std::string& what) {
-  // Several jobs (a Slurm array) may open the same folder at once: one at a time.
-  fs::create_directories(dir.parent_path());
-  const fs::path lock_path = dir.parent_path() / ("." + dir.filename().string() + ".lock");
+  // Several jobs (a Slurm array) may open the same folder at once: one at a
+  // time, under a lock file inside it.
+  const bool existed = fs::exists(dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw BadInput("cannot create " + what + " folder " + dir.string() + ": " + ec.message(), __FILE__, __LINE__);
+  const fs::path lock_path = dir / ".open.lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw BadInput("cannot create " + lock_path.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
   struct Unlock {
@@ -120,10 +124,11 @@ void open_resumable(const fs::path& dir, const std::string& config_yaml, const s
                      __FILE__, __LINE__);
     return;
   }
-  if (fs::exists(dir) && !fs::is_empty(dir))
+  bool empty = true;
+  for (const auto& e : fs::directory_iterator(dir)) empty = empty && e.path().filename() == ".open.lock";
+  if (existed && !empty)
     throw BadInput(what + " folder " + dir.string() + " exists and is not a " + what + " of this config", __FILE__,
                    __LINE__);
-  fs::create_directories(dir);
   atomic_write(dir / "config.yaml", config_yaml);
 }
 
