@@ -2,7 +2,8 @@
 // window, and the accuracy of the LIBSVM and XGBoost random-forest models on
 // folds given by the script (features standardised on each fold's training rows).
 //   classical_bench DATA.h5 FOLDS.json OUT.json
-// FOLDS.json: {"folds": [[test rows], ...], "svm": {C, gamma}, "rf": {n_estimators, max_depth, ...}}
+// FOLDS.json: {"folds": [[test rows], ...], "svm": {C, gamma}, "rf": {n_estimators, max_depth, ...},
+//              "features": {kind, fft_bands}}
 // OUT.json: {"features": [[...] per row], "y": [...], "folds": [{"svm": acc, "random_forest": acc}, ...]}
 #include <cstdio>
 #include <fstream>
@@ -23,13 +24,16 @@ int main(int argc, char** argv) {
   }
   Dataset d = read_h5(argv[1]);
   auto spec = nlohmann::json::parse(read_file(argv[2]));
-  nlohmann::json doc = {{"model", {{"svm", spec["svm"]}, {"random_forest", spec["rf"]}}}};
+  nlohmann::json doc = {{"model", {{"svm", spec["svm"]}, {"random_forest", spec["rf"]},
+                                   {"features", spec.value("features", nlohmann::json::object())}}}};
   nlohmann::json out;
   FeatureExtractor raw_fx(config::Config::resolve(doc));
   auto raw = raw_fx.raw(d);
   const int64_t D = raw_fx.dim(d.t, d.c);
-  out["features"] = nlohmann::json::array();
-  for (int64_t i = 0; i < d.n; ++i) out["features"].push_back(std::vector<double>(raw.begin() + i * D, raw.begin() + (i + 1) * D));
+  out["features"] = nlohmann::json::array();  // flatten: the script reads /X itself
+  if (raw_fx.dim(d.t, d.c) != d.t * d.c || spec.value("features", nlohmann::json::object()).value("kind", "stats") != "flatten")
+    for (int64_t i = 0; i < d.n; ++i)
+      out["features"].push_back(std::vector<double>(raw.begin() + i * D, raw.begin() + (i + 1) * D));
   out["y"] = d.y;
   out["folds"] = nlohmann::json::array();
   for (const auto& test_rows : spec["folds"]) {

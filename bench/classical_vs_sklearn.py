@@ -10,7 +10,7 @@ forests differ in algorithm details (XGBoost's RF mode: histogram splits,
 subsampling without replacement), so within 2 points is the goal.
 
 usage: /usr/bin/python3 bench/classical_vs_sklearn.py [--data data/airleak.h5] [--folds 5]
-       [--binary build/bench/classical_bench]
+       [--binary build/bench/classical_bench] [--features stats|flatten] [--C 1] [--trees 200]
 """
 import argparse
 import json
@@ -33,10 +33,12 @@ def main():
     ap.add_argument("--binary", default="build/bench/classical_bench")
     ap.add_argument("--C", type=float, default=1.0)
     ap.add_argument("--trees", type=int, default=200)
+    ap.add_argument("--features", default="stats", help="model.features.kind: stats or flatten")
     a = ap.parse_args()
     # Labels for the folds: ask the binary with no folds first.
     with tempfile.TemporaryDirectory() as tmp:
-        spec = {"folds": [], "svm": {"C": a.C, "gamma": "scale"}, "rf": {"n_estimators": a.trees}}
+        spec = {"folds": [], "svm": {"C": a.C, "gamma": "scale"}, "rf": {"n_estimators": a.trees},
+                "features": {"kind": a.features}}
         json.dump(spec, open(f"{tmp}/f.json", "w"))
         subprocess.run([a.binary, a.data, f"{tmp}/f.json", f"{tmp}/o.json"], check=True)
         y = np.array(json.load(open(f"{tmp}/o.json"))["y"])
@@ -46,7 +48,12 @@ def main():
         json.dump(spec, open(f"{tmp}/f.json", "w"))
         subprocess.run([a.binary, a.data, f"{tmp}/f.json", f"{tmp}/o.json"], check=True)
         ours = json.load(open(f"{tmp}/o.json"))
-    X = np.array(ours["features"])
+    if a.features == "flatten":  # the raw windows, as trainfleet flattens them ([T, C] row-major)
+        import h5py
+        with h5py.File(a.data, "r") as f:
+            X = np.asarray(f["X"], dtype=np.float64).reshape(len(y), -1)
+    else:
+        X = np.array(ours["features"])
     rows = []
     for k, test in enumerate(folds):
         mask = np.zeros(len(y), bool)

@@ -51,6 +51,8 @@ def main():
     ap.add_argument("--skip-asha", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--asha-seeds", default="5", help="comma-separated sampler seeds for the ASHA comparison")
+    ap.add_argument("--resume-every", type=int, default=1,
+                    help="runtime.resume_every_epochs of the throughput trials (0: checkpoints only on signals)")
     ap.add_argument("--pruner", default="asha", help="pruner compared with no pruning: asha or hyperband")
     ap.add_argument("--min-resource", type=int, default=1, help="tuning.pruner_min_resource (epochs of the first rung)")
     a = ap.parse_args()
@@ -98,6 +100,7 @@ def throughput(a, tmp):
 data: {{path: {tmp}/tiny.h5, validation_split: 0.25, test_split: 0.0}}
 model: {{name: mlp, mlp: {{hidden_units: [64], dropout: 0.0}}}}
 training: {{epochs: 4, batch_size: 16, callbacks: {{early_stopping: false, model_checkpoint: false}}}}
+runtime: {{resume_every_epochs: {a.resume_every}}}
 tuning:
   sampler: random
   n_trials: 200
@@ -110,7 +113,7 @@ tuning:
         w2, r2 = tune(a.binary, tiny, tmp, "two", ranks=2)
         groups = sorted({r["group"] for r in r2 if r.get("op") == "finish"})
         s1, s2 = span(r1), span(r2)
-        print(json.dumps({"benchmark": "throughput", "trials": 200, "wall_s_1_group": round(w1, 2),
+        print(json.dumps({"benchmark": "throughput", "trials": 200, "resume_every_epochs": a.resume_every, "wall_s_1_group": round(w1, 2),
                           "wall_s_2_groups": round(w2, 2), "speedup": round(w1 / w2, 3),
                           "trials_span_s_1_group": round(s1, 2), "trials_span_s_2_groups": round(s2, 2),
                           "speedup_trials_span": round(s1 / s2, 3), "groups_used": groups}),

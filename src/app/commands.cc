@@ -76,7 +76,7 @@ void Commands::add_to(CLI::App& app) {
   tune_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
   tune_->add_flag("--retrain-best", retrain_best_,
                   "After the study, train the best trial's config on all training data (into <study>/retrain/)");
-  tune_->add_option("--suggest-space", suggest_model_, "Print the suggested search space of a model (mlp, cnn1d, lstm)");
+  tune_->add_option("--suggest-space", suggest_model_, "Print the suggested search space of a model (mlp, cnn1d, lstm, svm, random_forest, gradient_boosting)");
 
   compare_ = app.add_subcommand("compare",
                                 "Compare models (neural, classical, ensembles) on the same CV folds: ranking and "

@@ -283,6 +283,10 @@ std::vector<KeySpec> build() {
                 "Write a resume checkpoint (weights, optimizer, callbacks, RNG) every N epochs, so a killed "
                 "run, fold or trial continues where it was (0 = only when stopped by SIGUSR1/SIGTERM)."),
             0, kNoMax),
+      range(key("runtime.resume_min_interval_s", T::kFloat, 10.0,
+                "Skip a periodic resume checkpoint when the last one of the run is younger than this (the first "
+                "and last epochs' and those on a signal are always written)."),
+            0, kNoMax),
       choice(key("runtime.device", T::kString, "cpu", "cpu, or cuda (one GPU per rank)."), {"cpu", "cuda"}),
       choice(key("runtime.log_level", T::kString, "info", "Log level."), {"debug", "info", "warn", "error"}),
   };

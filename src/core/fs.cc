@@ -27,7 +27,7 @@ void fsync_path(const fs::path& p) {
 }
 }  // namespace
 
-void atomic_write_with(const fs::path& path, const std::function<void(const fs::path&)>& writer) {
+void atomic_write_with(const fs::path& path, const std::function<void(const fs::path&)>& writer, bool durable) {
   fs::path tmp = path;
   tmp += ".tmp." + std::to_string(::getpid());
   try {
@@ -37,7 +37,7 @@ void atomic_write_with(const fs::path& path, const std::function<void(const fs::
     fs::remove(tmp, ec);
     throw;
   }
-  fsync_path(tmp);
+  if (durable) fsync_path(tmp);
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) {
@@ -45,17 +45,17 @@ void atomic_write_with(const fs::path& path, const std::function<void(const fs::
     throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message(),
                 __FILE__, __LINE__);
   }
-  fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+  if (durable) fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
 }
 
-void atomic_write(const fs::path& path, const std::string& content) {
+void atomic_write(const fs::path& path, const std::string& content, bool durable) {
   atomic_write_with(path, [&](const fs::path& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot write " + tmp.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
     out << content;
     out.flush();
     if (!out) throw Error("short write to " + tmp.string(), __FILE__, __LINE__);
-  });
+  }, durable);
 }
 
 fs::path create_run_dir(const fs::path& root, const std::string& experiment, const std::string& id) {

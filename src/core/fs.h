@@ -11,11 +11,14 @@ namespace tf {
 namespace fs = std::filesystem;
 
 // Writes `content` to `path` through `path.tmp.<pid>` + fsync + rename, so a
-// reader sees either the old file or the complete new one.
-void atomic_write(const fs::path& path, const std::string& content);
+// reader sees either the old file or the complete new one. `durable` false
+// skips the fsyncs: still atomic against a killed process, but a machine
+// crash may lose the file (for frequent, re-creatable files such as resume
+// checkpoints).
+void atomic_write(const fs::path& path, const std::string& content, bool durable = true);
 
 // Calls `writer(tmp_path)` to produce the file, then fsyncs and renames it to `path`.
-void atomic_write_with(const fs::path& path, const std::function<void(const fs::path&)>& writer);
+void atomic_write_with(const fs::path& path, const std::function<void(const fs::path&)>& writer, bool durable = true);
 
 // Creates `root/experiment/id` (id = UTC timestamp when empty) with mkdir, which
 // fails when the folder exists: a run never writes into another run's folder.

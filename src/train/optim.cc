@@ -72,11 +72,11 @@ void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
 
 double get_lr(const torch::optim::Optimizer& opt) { return opt.param_groups().at(0).options().get_lr(); }
 
-void save_optimizer(torch::optim::Optimizer& opt, const std::string& path) {
-  atomic_write_with(path, [&](const fs::path& tmp) { torch::save(opt, tmp.string()); });
+void save_optimizer(torch::optim::Optimizer& opt, const std::string& path, bool durable) {
+  atomic_write_with(path, [&](const fs::path& tmp) { torch::save(opt, tmp.string()); }, durable);
   nlohmann::json groups = nlohmann::json::array();
   for (auto& g : opt.param_groups()) groups.push_back({{"lr", g.options().get_lr()}});
-  atomic_write(path + ".groups.json", groups.dump() + "\n");
+  atomic_write(path + ".groups.json", groups.dump() + "\n", durable);
 }
 
 void load_optimizer(torch::optim::Optimizer& opt, const std::string& path) {

@@ -26,7 +26,7 @@ void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
 double get_lr(const torch::optim::Optimizer& opt);
 
 // Saves the optimizer state (torch archive) and its param-group options (JSON beside it).
-void save_optimizer(torch::optim::Optimizer& opt, const std::string& path);
+void save_optimizer(torch::optim::Optimizer& opt, const std::string& path, bool durable = true);
 void load_optimizer(torch::optim::Optimizer& opt, const std::string& path);
 
 }  // namespace tf

@@ -187,17 +187,26 @@ struct Trainer::Impl : TrainerControl {
     if (fs::exists(dir / "state.json")) old = nlohmann::json::parse(read_file(dir / "state.json"), nullptr, false);
     const int64_t gen = (old.is_object() ? old.value("generation", int64_t{0}) : 0) + 1;
     const std::string g = std::to_string(gen);
-    save_weights(dir / ("weights-" + g + ".pt"));
-    tf::save_optimizer(*opt, (dir / ("optimizer-" + g + ".pt")).string());
+    // Not fsync'd (they are rewritten every few epochs): atomic against a
+    // killed process; after a machine crash an unreadable checkpoint is
+    // dropped and the run starts afresh (load_resume).
+    const bool durable = false;
+    {
+      torch::serialize::OutputArchive ar;
+      model->save(ar);
+      atomic_write_with(dir / ("weights-" + g + ".pt"), [&](const fs::path& tmp) { ar.save_to(tmp.string()); }, durable);
+    }
+    tf::save_optimizer(*opt, (dir / ("optimizer-" + g + ".pt")).string(), durable);
     if (!best.empty())
-      atomic_write_with(dir / ("best-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(best, tmp.string()); });
+      atomic_write_with(dir / ("best-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(best, tmp.string()); },
+                        durable);
     auto gen_cpu = at::detail::getDefaultCPUGenerator();
     torch::Tensor rng;
     {
       std::lock_guard<std::mutex> lock(gen_cpu.mutex());
       rng = gen_cpu.get_state();
     }
-    atomic_write_with(dir / ("rng-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(rng, tmp.string()); });
+    atomic_write_with(dir / ("rng-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(rng, tmp.string()); }, durable);
     nlohmann::json st = {{"generation", gen},   {"epoch", at.epoch}, {"batch", at.batch},
                          {"cm", at.cm},         {"loss_sum", at.loss_sum}, {"step", step},
                          {"lr_scale", scale},   {"stop", stop},      {"has_best", !best.empty()},
@@ -212,7 +221,7 @@ struct Trainer::Impl : TrainerControl {
     nlohmann::json states = nlohmann::json::array();
     for (auto* cb : cbs) states.push_back(cb->save_state());
     st["callbacks"] = states;
-    atomic_write(dir / "state.json", st.dump() + "\n");
+    atomic_write(dir / "state.json", st.dump() + "\n", durable);
     for (const auto& e : fs::directory_iterator(dir)) {  // earlier generations
       const std::string n = e.path().filename().string();
       if (n != "state.json" && n.find("-" + g + ".pt") == std::string::npos) {
@@ -258,9 +267,27 @@ struct Trainer::Impl : TrainerControl {
       auto gen_cpu = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen_cpu.mutex());
       gen_cpu.set_state(rng);
-    } catch (const c10::Error& e) {
-      throw Error(dir.string() + ": cannot load the resume checkpoint (remove the folder to start this run "
-                  "afresh): " + e.what_without_backtrace(), __FILE__, __LINE__);
+    } catch (const std::exception& e) {
+      // A checkpoint torn by a machine crash (its files are not fsync'd): start
+      // afresh. Every rank read the same files, so every rank lands here alike.
+      spdlog::warn("{}: resume checkpoint unreadable ({}); starting this run afresh", dir.string(),
+                   e.what());
+      torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")));
+      model = make_model(cfg, InputShape{info.steps, info.channels, info.classes});
+      model->to(device);
+      params.clear();
+      for (auto& p : model->parameters()) params.push_back(p);
+      sync = std::make_unique<GradSync>(device_comm ? *device_comm : comm, params);
+      sync->broadcast_parameters(model->parameters(), model->buffers());
+      opt = make_optimizer(cfg, params);
+      best.clear();
+      torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1);
+      if (is_writer())
+        for (const char* f : {"history.csv", "metrics.jsonl"}) {  // the rows of the lost attempt
+          std::error_code ec;
+          fs::remove(run_dir / f, ec);
+        }
+      return std::nullopt;
     }
     ResumePoint at;
     at.epoch = st["epoch"];
@@ -396,6 +423,9 @@ struct Trainer::Impl : TrainerControl {
     const std::optional<ResumePoint> resumed = load_resume(run_dir, result, all_cbs);
     const ResumePoint start = resumed ? *resumed : ResumePoint{};
     const int64_t resume_every = cfg.get_int("runtime.resume_every_epochs");
+    const double resume_gap = cfg.get_float("runtime.resume_min_interval_s");
+    auto last_resume = Clock::now();
+    bool resumed_once = false;  // a checkpoint of this fit exists
     std::vector<int64_t> perm(static_cast<size_t>(n_train));
     const auto fail = fail_at();
     const auto sig_at = signal_at();
@@ -517,8 +547,14 @@ struct Trainer::Impl : TrainerControl {
       const bool stopping = agreed_stop();
       ResumePoint next;
       next.epoch = epoch + 1;
-      if (stopping || (resume_every > 0 && (epoch % resume_every == 0 || epoch == epochs || stop)))
+      const bool periodic = resume_every > 0 && epoch % resume_every == 0 &&
+                            (!resumed_once || since(last_resume) >= resume_gap);
+      if (stopping || periodic || (resume_every > 0 && (epoch == epochs || stop))) {
+        // No collective inside: only rank 0 writes, so ranks may decide apart.
         save_resume(run_dir, next, result, all_cbs);
+        last_resume = Clock::now();
+        resumed_once = true;
+      }
       if (stopping) preempted(run_dir, next);
     }
     for (auto* cb : all_cbs) cb->on_train_end(*this);

@@ -124,6 +124,22 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
 
 nlohmann::json suggest_space(const std::string& model) {
   using nlohmann::json;
+  // Classical models: no training loop to tune.
+  if (model == "svm")
+    return {{"model.svm.C", {{"type", "float"}, {"low", 1e-2}, {"high", 1e3}, {"log", true}}},
+            {"model.svm.gamma", {{"type", "float"}, {"low", 1e-4}, {"high", 1.0}, {"log", true}}},
+            {"model.features.fft_bands", {{"type", "int"}, {"low", 0}, {"high", 16}}}};
+  if (model == "random_forest")
+    return {{"model.random_forest.n_estimators", {{"type", "int"}, {"low", 50}, {"high", 500}, {"log", true}}},
+            {"model.random_forest.max_depth", {{"type", "int"}, {"low", 4}, {"high", 20}}},
+            {"model.random_forest.subsample", {{"type", "float"}, {"low", 0.4}, {"high", 0.9}}},
+            {"model.features.fft_bands", {{"type", "int"}, {"low", 0}, {"high", 16}}}};
+  if (model == "gradient_boosting")
+    return {{"model.gradient_boosting.n_estimators", {{"type", "int"}, {"low", 50}, {"high", 1000}, {"log", true}}},
+            {"model.gradient_boosting.max_depth", {{"type", "int"}, {"low", 2}, {"high", 10}}},
+            {"model.gradient_boosting.learning_rate", {{"type", "float"}, {"low", 1e-3}, {"high", 0.3}, {"log", true}}},
+            {"model.gradient_boosting.subsample", {{"type", "float"}, {"low", 0.5}, {"high", 1.0}}},
+            {"model.gradient_boosting.colsample_bytree", {{"type", "float"}, {"low", 0.5}, {"high", 1.0}}}};
   json common = {
       {"training.learning_rate", {{"type", "float"}, {"low", 1e-4}, {"high", 1e-2}, {"log", true}}},
       {"training.batch_size", {{"type", "categorical"}, {"choices", {16, 32, 64, 128}}}},
@@ -144,7 +160,7 @@ nlohmann::json suggest_space(const std::string& model) {
     common["model.lstm.downsample"] = {{"type", "categorical"}, {"choices", {4, 8, 16}}};
     common["model.lstm.dropout"] = {{"type", "float"}, {"low", 0.0}, {"high", 0.5}};
   } else {
-    throw BadInput("--suggest-space " + model + ": unknown model; expected mlp, cnn1d or lstm", __FILE__, __LINE__);
+    throw BadInput("--suggest-space " + model + ": unknown model; expected mlp, cnn1d, lstm, svm, random_forest or gradient_boosting", __FILE__, __LINE__);
   }
   return common;
 }

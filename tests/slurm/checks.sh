@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # trainfleet's checks against the real Slurm cluster that cluster.sh started.
 # Every job goes through `sbatch` with the templates in slurm/.
-#   checks.sh NAME     NAME: mpi_cv | array_cv | usr1_requeue | preemption | bad_config | rank_failure
+#   checks.sh NAME     NAME: mpi_cv | array_cv | usr1_requeue | preemption | bad_config | rank_failure | chain
 # Needs TF_SLURM_BASE (the cluster), TF_SOURCE_DIR (the project) and TF_BINARY.
 set -euo pipefail
 BASE=${TF_SLURM_BASE:?}
@@ -218,6 +218,25 @@ rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded ti
   grep -qE "resuming .*job-$j at epoch ([2-9]|[1-9][0-9])" "train-$j.out" || fail "the requeued job did not resume"
   [ -f "$run/summary.json" ] || fail "no summary.json after the resumed run"
   log "requeued job resumed from its checkpoint and completed"
+  ;;
+
+chain)  # slurm/chain.sh: tune -> retrain the best -> evaluate, chained with afterok; configs-array.sbatch
+  sed -e 's/epochs: 150/epochs: 3/' tune.yaml > chain.yaml
+  cp cv.yaml a.yaml; sed 's/seed: 3/seed: 4/' cv.yaml > b.yaml
+  out=$(TRAINFLEET_SBATCH_ARGS="-n 1 -c 1" "$SRC/slurm/chain.sh" chain.yaml "$W/data.h5")
+  log "$out"
+  ids=$(grep -o '[0-9]\+' <<<"${out%%(*}" | head -n 3)
+  [ "$(wc -w <<<"$ids")" = 3 ] || fail "chain.sh did not submit three jobs: $out"
+  arr=$(sbatch --parsable --array=0-1 -n 1 -c 1 -o "configs-%A_%a.out" "$SRC/slurm/configs-array.sbatch" a.yaml b.yaml)
+  for j in $ids; do wait_job "$j" 180; expect_state "$j" COMPLETED; done
+  wait_job "$arr" 120
+  [ "$(scontrol -o show job "$arr" | grep -c 'JobState=COMPLETED')" = 2 ] || fail "configs array: not both tasks completed"
+  ev=$(set -- $ids; echo "$3")
+  grep -q "f1_macro" trainfleet-evaluate-"$ev".out || fail "the evaluate job printed no metrics"
+  study=$("$BIN" config --print-run-dir tune chain.yaml)
+  ls -d "$study"/retrain/*/ >/dev/null 2>&1 || fail "no retrained run in $study/retrain"
+  for k in 0 1; do [ -f "$W/runs/cv/job-${arr}_$k/summary.json" ] || fail "configs array task $k: no run job-${arr}_$k"; done
+  log "chain: tune -> retrain -> evaluate completed in order; configs array trained both configs"
   ;;
 
 *) echo "unknown check $name"; exit 2 ;;

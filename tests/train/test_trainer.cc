@@ -149,6 +149,38 @@ TEST(Trainer, ResumesAfterASignalExactlyWhereAnUninterruptedFitEnds) {
   }
 }
 
+// A checkpoint torn by a machine crash (its files are written without fsync)
+// is dropped with a warning: the fit starts afresh and ends as an uninterrupted one.
+TEST(Trainer, AnUnreadableResumeCheckpointStartsTheRunAfresh) {
+  Small s;
+  LocalComm comm;
+  install_stop_handlers();
+  auto cfg = small_config();
+  Trainer ref(cfg, comm, s.info);
+  auto ref_fit = ref.fit(s.train, &s.val, {});
+  test::TempDir dir;
+  ::setenv("TRAINFLEET_SIGNAL_AT", "2:0", 1);
+  {
+    Trainer first(cfg, comm, s.info);
+    EXPECT_THROW(first.fit(s.train, &s.val, dir.path()), Preempted);
+  }
+  ::unsetenv("TRAINFLEET_SIGNAL_AT");
+  set_stop_requested(0);
+  int torn = 0;
+  for (auto& e : fs::directory_iterator(dir / "resume"))
+    if (e.path().filename().string().rfind("optimizer-", 0) == 0 && e.path().extension() == ".pt") {
+      fs::resize_file(e.path(), fs::file_size(e.path()) / 2);
+      ++torn;
+    }
+  ASSERT_EQ(torn, 1);
+  Trainer second(cfg, comm, s.info);
+  auto fit = second.fit(s.train, &s.val, dir.path());
+  EXPECT_EQ(second.flat_state(), ref.flat_state());
+  EXPECT_EQ(fit.history, ref_fit.history);
+  std::string hist = read_file(dir / "history.csv");
+  EXPECT_EQ(std::count(hist.begin(), hist.end(), '\n'), 5);  // header + 4 epochs, none of the lost attempt
+}
+
 // A checkpoint of another config is not used: the fit starts afresh.
 TEST(Trainer, IgnoresAResumeCheckpointOfAnotherConfig) {
   Small s;

@@ -71,7 +71,7 @@ TEST(Space, ParsesRangesAndRejectsBadOnes) {
   EXPECT_NE(error_of(R"({"training.learning_rate": {"type": "float", "low": 0.1, "high": 50}})").find("tuning.space.training.learning_rate"), std::string::npos);
   EXPECT_NE(error_of(R"({"training.optimizer": {"type": "categorical", "choices": ["adam", "lion"]}})").find("lion"), std::string::npos);
   EXPECT_NE(error_of(R"({"training.epochs": {"type": "integer", "low": 1, "high": 5}})").find("type must be"), std::string::npos);
-  for (const char* m : {"mlp", "cnn1d", "lstm"}) {
+  for (const char* m : {"mlp", "cnn1d", "lstm", "svm", "random_forest", "gradient_boosting"}) {
     auto cfg = config::Config::resolve(nlohmann::json{{"model", {{"name", m}}}});
     EXPECT_FALSE(parse_space(suggest_space(m), cfg).empty()) << m;
   }
