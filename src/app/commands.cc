@@ -55,8 +55,16 @@ void Commands::add_to(CLI::App& app) {
   cv_ = app.add_subcommand("cv",
                            "Cross-validate a config: folds run in parallel on rank groups, each fold data-parallel "
                            "inside its group; rerunning the same command resumes");
-  cv_->add_option("config", config_paths_, "Config file (YAML or JSON)")->required()->expected(1);
-  cv_->add_option("--set", overrides_, "Override a config key: --set cv.n_splits=10 (repeatable)");
+  // The options every job over rank groups takes.
+  auto job_options = [&](CLI::App* sub, const char* config_help, const char* unit) {
+    sub->add_option("config", config_paths_, config_help)->expected(1);
+    sub->add_option("--set", overrides_, "Override a config key: --set training.epochs=5 (repeatable)");
+    sub->add_option("--ranks-per-run", ranks_per_run_,
+                    std::string("Ranks per ") + unit + "'s training run (overrides runtime.ranks_per_run)");
+    sub->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
+  };
+  job_options(cv_, "Config file (YAML or JSON)", "fold");
+  cv_->get_option("config")->required();
   cv_->add_option("--cv-method", cv_method_, "Splitter (cv.method), e.g. stratified_kfold, group_kfold");
   cv_->add_option("--n-splits", n_splits_, "Number of folds (cv.n_splits)");
   cv_->add_option("--scoring", scoring_, "Comma-separated metrics (cv.scoring), e.g. accuracy,f1_macro");
@@ -64,27 +72,23 @@ void Commands::add_to(CLI::App& app) {
                   "Run only these tasks (folds, by index from 0; e.g. $SLURM_ARRAY_TASK_ID) and skip the "
                   "aggregation; a later plain `cv` run aggregates")
       ->delimiter(',');
-  cv_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per fold's training run (overrides runtime.ranks_per_run)");
-  cv_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
 
   tune_ = app.add_subcommand("tune",
                              "Tune hyperparameters: trials run in parallel on rank groups, each trial data-parallel "
                              "inside its group; rerunning the same command resumes the study");
-  tune_->add_option("config", config_paths_, "Config file with a tuning: section")->expected(0, 1);
-  tune_->add_option("--set", overrides_, "Override a config key (repeatable)");
-  tune_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per trial (overrides runtime.ranks_per_run)");
-  tune_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
+  job_options(tune_, "Config file with a tuning: section", "trial");
+  tune_->get_option("config")->expected(0, 1);
   tune_->add_flag("--retrain-best", retrain_best_,
                   "After the study, train the best trial's config on all training data (into <study>/retrain/)");
-  tune_->add_option("--suggest-space", suggest_model_, "Print the suggested search space of a model (mlp, cnn1d, lstm, svm, random_forest, gradient_boosting)");
+  tune_->add_option("--suggest-space", suggest_model_,
+                    "Print the suggested search space of a model (mlp, cnn1d, lstm, svm, random_forest, "
+                    "gradient_boosting)");
 
   compare_ = app.add_subcommand("compare",
                                 "Compare models (neural, classical, ensembles) on the same CV folds: ranking and "
                                 "pairwise corrected t-tests; rerunning the same command resumes");
-  compare_->add_option("config", config_paths_, "Config file with a compare: section")->required()->expected(1);
-  compare_->add_option("--set", overrides_, "Override a config key (repeatable)");
-  compare_->add_option("--ranks-per-run", ranks_per_run_, "Ranks per fold's training run (overrides runtime.ranks_per_run)");
-  compare_->add_option("--threads", threads_, "Intra-op threads per rank (overrides runtime.threads)");
+  job_options(compare_, "Config file with a compare: section", "fold");
+  compare_->get_option("config")->required();
 
   study_ = app.add_subcommand("study", "Inspect a tuning study");
   study_show_ = study_->add_subcommand("show", "Print the trials table, the best trial and parameter importances");

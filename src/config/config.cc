@@ -211,9 +211,6 @@ void cross_checks(const std::string& src, const json& d) {
   if (at("training.optimizer_config.nesterov").get<bool>() && at("training.optimizer").get<std::string>() == "sgd" &&
       at("training.optimizer_config.momentum").get<double>() <= 0)
     bad(src, "training.optimizer_config.nesterov", "true needs training.optimizer_config.momentum > 0");
-  if (at("training.callbacks.tensorboard").get<bool>())
-    bad(src, "training.callbacks.tensorboard",
-        "true is not supported by this version (no TensorBoard writer is built in yet); set it to false");
   if (at("data.test_split").get<double>() + at("data.validation_split").get<double>() >= 0.95)
     bad(src, "data.validation_split", "data.test_split + data.validation_split must stay below 0.95");
 

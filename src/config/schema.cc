@@ -206,7 +206,10 @@ std::vector<KeySpec> build() {
       range(key("training.callbacks.reduce_lr_cooldown", T::kInt, 0, "Epochs to wait after a reduction."), 0, kNoMax),
       range(key("training.callbacks.reduce_lr_min_lr", T::kFloat, 0.0, "Lower bound on the LR."), 0, 10),
       key("training.callbacks.tensorboard", T::kBool, false,
-          "TensorBoard event files (not available in this version: true is rejected)."),
+          "TensorBoard event files in <run>/tensorboard/: every epoch's losses, metrics and LR."),
+      range(key("training.callbacks.tensorboard_update_freq", T::kInt, 0,
+                "Also write the batch loss and LR every N steps (rank 0's share of the batch; 0 = epochs only)."),
+            0, kNoMax),
       // ---------------------------------------------------------------- cross-validation
       choice(key("cv.method", T::kString, "stratified_kfold", "Splitter of `trainfleet cv` (scikit-learn semantics)."),
              {"kfold", "stratified_kfold", "group_kfold", "stratified_group_kfold", "leave_one_out",

@@ -318,6 +318,9 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
   const fs::path run_dir = broadcast_string(world, dir);
 
   // Dynamic scheduling: each group's first rank takes the next task number.
+  const auto t_start = std::chrono::steady_clock::now();
+  int64_t finished_here = 0;
+  const int64_t groups_hint = world.size() / std::max(1, group.size());  // groups work in parallel
   {
     auto counter = world.make_counter();
     while (true) {
@@ -336,6 +339,19 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
       if (t < 0) break;
       if (group.rank() == 0) spdlog::info("group {} starts {}", group_id, tasks[static_cast<size_t>(t)].name);
       run_task(cfg, group, group_id, labels, tasks[static_cast<size_t>(t)], run_dir);
+      if (group.rank() == 0) {  // one progress line per finished fold
+        int64_t done = 0;
+        for (const auto& task : tasks) done += fs::exists(run_dir / "folds" / (task.name + ".json"));
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+        ++finished_here;
+        const double eta = elapsed / static_cast<double>(finished_here) *
+                           static_cast<double>(static_cast<int64_t>(tasks.size()) - done) /
+                           static_cast<double>(std::max<int64_t>(1, groups_hint));
+        spdlog::info("cv progress: {}/{} tasks done{}", done, tasks.size(),
+                     done < static_cast<int64_t>(tasks.size())
+                         ? fmt::format(", ETA {}m{:02d}s", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60)
+                         : std::string());
+      }
     }
     finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));
   }

@@ -11,6 +11,7 @@
 #include "core/fs.h"
 #include "core/strings.h"
 #include "train/metrics.h"
+#include "train/tensorboard.h"
 
 namespace tf {
 
@@ -210,6 +211,31 @@ void MetricsLogger::on_epoch_end(const EpochLogs& logs, TrainerControl& ctl) {
   append_line(dir_ / "history.csv", line.str());
 }
 
+// ------------------------------------------------------------------ TensorBoardLogger
+TensorBoardLogger::TensorBoardLogger(std::filesystem::path run_dir, int64_t update_freq)
+    : dir_(std::move(run_dir)), freq_(update_freq) {}
+TensorBoardLogger::~TensorBoardLogger() = default;
+
+void TensorBoardLogger::on_train_begin(TrainerControl& ctl) {
+  if (ctl.is_writer() && !dir_.empty() && !writer_) writer_ = std::make_unique<EventWriter>(dir_ / "tensorboard");
+}
+
+void TensorBoardLogger::on_epoch_end(const EpochLogs& logs, TrainerControl&) {
+  if (!writer_) return;
+  std::map<std::string, double> v = logs.values;
+  v["lr"] = logs.lr;
+  writer_->scalars(logs.epoch, v);
+  writer_->flush();
+}
+
+void TensorBoardLogger::on_step_end(int64_t step, double batch_loss, double lr, TrainerControl&) {
+  if (writer_) writer_->scalars(step, {{"step/loss", batch_loss}, {"step/lr", lr}});
+}
+
+void TensorBoardLogger::on_train_end(TrainerControl&) {
+  if (writer_) writer_->flush();
+}
+
 // ------------------------------------------------------------------ ProgressPrinter
 void ProgressPrinter::on_epoch_end(const EpochLogs& logs, TrainerControl&) {
   std::ostringstream os;
@@ -260,6 +286,8 @@ CallbackSet make_callbacks(const config::Config& cfg, const std::filesystem::pat
     set.all.push_back(std::move(ck));
   }
   if (!run_dir.empty()) set.all.push_back(std::make_unique<MetricsLogger>(run_dir));
+  if (cfg.get_bool(p + "tensorboard"))
+    set.all.push_back(std::make_unique<TensorBoardLogger>(run_dir, cfg.get_int(p + "tensorboard_update_freq")));
   std::vector<std::string> shown = {"loss"};
   for (const auto& m : cfg.at("training.metrics")) shown.push_back(m.get<std::string>());
   shown.push_back("val_loss");

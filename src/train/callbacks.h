@@ -54,6 +54,10 @@ class Callback {
   virtual void on_train_begin(TrainerControl&) {}
   virtual void on_epoch_end(const EpochLogs&, TrainerControl&) {}
   virtual void on_train_end(TrainerControl&) {}
+  // Per-step values, every step_interval() global steps (0: never; asking
+  // costs the trainer a device sync for the batch loss at those steps).
+  virtual int64_t step_interval() const { return 0; }
+  virtual void on_step_end(int64_t /*step*/, double /*batch_loss*/, double /*lr*/, TrainerControl&) {}
   // Resume support: what the callback must remember across a restart (called
   // after on_train_begin when a fit resumes from a checkpoint).
   virtual nlohmann::json save_state() const { return nullptr; }
@@ -139,6 +143,25 @@ class MetricsLogger : public Callback {
   std::filesystem::path dir_;
   std::vector<std::string> columns_;
   int64_t rows_ = 0;
+};
+
+// TensorBoard event files (train/tensorboard.h) in <run>/tensorboard/: every
+// epoch's logged values (loss, metrics, val_*) and lr at step = epoch; with
+// update_freq N > 0 also step/loss and step/lr every N global steps.
+class TensorBoardLogger : public Callback {
+ public:
+  TensorBoardLogger(std::filesystem::path run_dir, int64_t update_freq);
+  ~TensorBoardLogger() override;
+  void on_train_begin(TrainerControl&) override;
+  void on_epoch_end(const EpochLogs&, TrainerControl&) override;
+  void on_train_end(TrainerControl&) override;
+  int64_t step_interval() const override { return freq_; }
+  void on_step_end(int64_t step, double batch_loss, double lr, TrainerControl&) override;
+
+ private:
+  std::filesystem::path dir_;
+  int64_t freq_;
+  std::unique_ptr<class EventWriter> writer_;
 };
 
 class ProgressPrinter : public Callback {

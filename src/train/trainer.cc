@@ -429,6 +429,11 @@ struct Trainer::Impl : TrainerControl {
     std::vector<int64_t> perm(static_cast<size_t>(n_train));
     const auto fail = fail_at();
     const auto sig_at = signal_at();
+    int64_t step_every = 0;  // the finest step interval a callback asks for
+    for (auto* cb : all_cbs) {
+      const int64_t k = cb->step_interval();
+      if (k > 0) step_every = step_every ? std::min(step_every, k) : k;
+    }
     auto maybe_raise = [&](int64_t epoch, int64_t done) {
       if (sig_at.first == epoch && sig_at.second == done && comm.rank() == 0) ::raise(SIGUSR1);
     };
@@ -483,6 +488,7 @@ struct Trainer::Impl : TrainerControl {
         double lr = schedule_lr(sched, step) * scale;
         set_lr(*opt, lr);
         for (auto& p : params) p.mutable_grad() = torch::Tensor();
+        torch::Tensor batch_loss;
         if (m > 0) {
           idx_buf.resize(static_cast<size_t>(m));
           for (int64_t k = 0; k < m; ++k) idx_buf[k] = local[static_cast<size_t>(perm[g0 + lo + k])];
@@ -492,6 +498,7 @@ struct Trainer::Impl : TrainerControl {
           auto logits = model->forward(x.transpose(1, 2));
           auto l = loss->forward(logits, y);
           l.backward();
+          batch_loss = l.detach();
           loss_sum += l.detach().to(torch::kFloat64) * m;
           preds.push_back(logits.detach().argmax(1));
           truths.push_back(y);
@@ -500,6 +507,11 @@ struct Trainer::Impl : TrainerControl {
         clip_gradients(params, clip);
         opt->step();
         ++step;
+        if (step_every > 0 && step % step_every == 0) {
+          const double bl = batch_loss.defined() ? batch_loss.item<double>() : NAN;  // this rank's share
+          for (auto* cb : all_cbs)
+            if (cb->step_interval() > 0 && step % cb->step_interval() == 0) cb->on_step_end(step, bl, lr, *this);
+        }
         if (b + 1 < steps_per_epoch) maybe_raise(epoch, b + 1);
         if (b + 1 < steps_per_epoch && agreed_stop()) {  // a signal: checkpoint mid-epoch and stop
           ResumePoint at;

@@ -243,6 +243,39 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
   return out;
 }
 
+// One line of progress after each trial: counts by state, the best so far,
+// and the time left at this session's pace (finished trials per second).
+std::string progress_line(const View& v, int64_t n_trials, bool maximize, double elapsed, int64_t done_at_start) {
+  int64_t complete = 0, pruned = 0, failed = 0, running = 0;
+  const TrialState* best = nullptr;
+  for (const auto& t : v.trials) {
+    if (t.state == "complete") {
+      ++complete;
+      if (!best || (maximize ? t.value > best->value : t.value < best->value)) best = &t;
+    }
+    pruned += t.state == "pruned";
+    failed += t.state == "failed";
+    running += t.state == "running";
+  }
+  const int64_t done = complete + pruned + failed;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "study progress: %lld/%lld done (%lld complete, %lld pruned, %lld failed), %lld running",
+                static_cast<long long>(done), static_cast<long long>(n_trials), static_cast<long long>(complete),
+                static_cast<long long>(pruned), static_cast<long long>(failed), static_cast<long long>(running));
+  std::string line = buf;
+  if (best) {
+    std::snprintf(buf, sizeof buf, ", best %.5f (trial %lld)", best->value, static_cast<long long>(best->number));
+    line += buf;
+  }
+  const int64_t here = done - done_at_start;  // finished by this session: its pace
+  if (here > 0 && done < n_trials) {
+    const double eta = elapsed / static_cast<double>(here) * static_cast<double>(n_trials - done);
+    std::snprintf(buf, sizeof buf, ", ETA %dm%02ds", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    line += buf;
+  }
+  return line;
+}
+
 }  // namespace
 
 std::filesystem::path study_dir(const config::Config& cfg) {
@@ -296,6 +329,12 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
                  done ? ", resuming with " + std::to_string(done) + " finished" : std::string());
   }
 
+  const double session_start = now_s();
+  int64_t done_at_start = 0;  // trials finished before this session (for the ETA)
+  if (group.rank() == 0) {
+    Journal::Lock lock(journal);
+    for (const auto& t : view_of(journal.read()).trials) done_at_start += t.state != "running";
+  }
   while (true) {
     if (stop_agreed(group))
       throw Preempted("stopped by " + signal_name(stop_requested()) + " between trials; rerun the same command "
@@ -384,6 +423,8 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
       else
         spdlog::info("group {}: {} {} {} = {:.5f} in {:.1f}s", group_id, name, finish["state"].get<std::string>(),
                      objective, finish["value"].get<double>(), finish["duration"].get<double>());
+      spdlog::info("{}", progress_line(view_of(journal.read()), n_trials, maximize, now_s() - session_start,
+                                       done_at_start));
     }
   }
   finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));

@@ -228,6 +228,8 @@ TEST(Cli, TuneWithEverySamplerWritesTheStudy) {
     std::string csv = read_file(dir / "trials.csv");
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7) << csv;  // header + 6 trials (grid: 3 x 2)
     EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+    EXPECT_NE(r.output.find("study progress: 6/6 done ("), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("study progress: 1/6 done ("), std::string::npos) << r.output;
     auto show = test::run_cli("study show " + (dir).string(), tmp.path());
     EXPECT_EQ(show.exit_code, 0);
     EXPECT_NE(show.output.find("parameter importances"), std::string::npos) << show.output;
@@ -462,6 +464,7 @@ TEST(Cli, ClassicalModelsTrainEvaluatePredictCrossValidateAndTune) {
   auto cv = test::run_cli("cv c.yaml --set model.name=random_forest", tmp.path());
   ASSERT_EQ(cv.exit_code, 0) << cv.output;
   EXPECT_NE(cv.output.find("mean+-sd"), std::string::npos);
+  EXPECT_NE(cv.output.find("cv progress: 3/3 tasks done"), std::string::npos) << cv.output;
   auto tune = test::run_cli("tune c.yaml", tmp.path());
   ASSERT_EQ(tune.exit_code, 0) << tune.output;
   fs::path study;

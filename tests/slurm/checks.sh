@@ -59,7 +59,7 @@ cat > tune.yaml <<YAML
 experiment: {name: tune, seed: 3, output_dir: $W/runs}
 data: {path: $W/data.h5, validation_split: 0.25, test_split: 0.0}
 model: {name: mlp, mlp: {hidden_units: [64], dropout: 0.1}}
-training: {epochs: 150, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
+training: {epochs: 400, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
 tuning:
   sampler: grid
   space:
@@ -146,13 +146,12 @@ usr1_requeue|preemption)  # (3) SIGUSR1 mid-trial, (4) preemption by a high-prio
   # Fill the node (2 cores) so that the high-priority job has to preempt it.
   # Two ranks, a trial on each: the job fills the node (2 cores), so a high-priority job must preempt it.
   j=$(sbatch --parsable -p debug -n 2 -c 1 -o "tune-%j.out" "$SRC/slurm/tune.sbatch" tune.yaml --ranks-per-run 1)
-  # Wait until a trial has finished and the next one has written a resume checkpoint.
+  # Wait until the running trials have written resume checkpoints (trials last a few seconds).
   has_checkpoint() {
     grep -qE "^($TERMINAL)\$" <<<"$(field "$j" JobState)" && fail "job $j ended early"
-    [ -f "$study/study.jsonl" ] && grep -q '"op":"finish"' "$study/study.jsonl" &&
-      ls "$study"/trials/trial_000[1-9]/resume/state.json >/dev/null 2>&1
+    [ "$(ls "$study"/trials/trial_000[0-9]/resume/state.json 2>/dev/null | wc -l)" -ge 2 ]
   }
-  wait_for 90 "a finished trial and a checkpoint of the next" has_checkpoint
+  wait_for 90 "checkpoints of the running trials" has_checkpoint
   if [ "$name" = usr1_requeue ]; then
     scancel --signal=USR1 --batch "$j"
     log "sent SIGUSR1 to the batch shell of job $j"
@@ -221,7 +220,7 @@ rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded ti
   ;;
 
 chain)  # slurm/chain.sh: tune -> retrain the best -> evaluate, chained with afterok; configs-array.sbatch
-  sed -e 's/epochs: 150/epochs: 3/' tune.yaml > chain.yaml
+  sed -e 's/epochs: 400/epochs: 3/' tune.yaml > chain.yaml
   cp cv.yaml a.yaml; sed 's/seed: 3/seed: 4/' cv.yaml > b.yaml
   out=$(TRAINFLEET_SBATCH_ARGS="-n 1 -c 1" "$SRC/slurm/chain.sh" chain.yaml "$W/data.h5")
   log "$out"
