@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/report.h"
 #include "app/runtime.h"
 #include "comm/communicator.h"
 #include "config/config.h"
@@ -90,6 +91,11 @@ void Commands::add_to(CLI::App& app) {
   job_options(compare_, "Config file with a compare: section", "fold");
   compare_->get_option("config")->required();
 
+  report_ = app.add_subcommand("report",
+                               "Write RUN_DIR/report.html: one self-contained page with the plots of a training run, "
+                               "CV, study or comparison");
+  report_->add_option("run_dir", run_dir_, "A run, CV, study or compare folder")->required();
+
   study_ = app.add_subcommand("study", "Inspect a tuning study");
   study_show_ = study_->add_subcommand("show", "Print the trials table, the best trial and parameter importances");
   study_show_->add_option("run_dir", run_dir_, "Study folder")->required();
@@ -116,6 +122,7 @@ int Commands::run(World& world) {
   if (config_->parsed()) return config(world);
   if (cv_->parsed()) return cv(world);
   if (compare_->parsed()) return compare(world);
+  if (report_->parsed()) return report(world);
   if (tune_->parsed()) return tune(world);
   if (study_->parsed()) return study(world);
   return kExitBadInput;
@@ -201,6 +208,12 @@ int Commands::compare(World& world) {
     std::cout << cv::compare_table(result);
     spdlog::info("results: {}", (fs::path(result["run_dir"].get<std::string>()) / "compare.json").string());
   }
+  return kExitOk;
+}
+
+int Commands::report(World& world) {
+  if (world.comm.rank() != 0) return kExitOk;
+  spdlog::info("wrote {}", write_report(run_dir_).string());
   return kExitOk;
 }
 

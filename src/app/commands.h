@@ -36,6 +36,7 @@ class Commands {
   int cv(World& world);
   int tune(World& world);
   int compare(World& world);
+  int report(World& world);
   int study(World& world);
 
   // Splits the world into groups of `per_run` ranks (0 = all); sets logging and threads.
@@ -55,6 +56,7 @@ class Commands {
   CLI::App* cv_ = nullptr;
   CLI::App* tune_ = nullptr;
   CLI::App* compare_ = nullptr;
+  CLI::App* report_ = nullptr;
   CLI::App* study_ = nullptr;
   CLI::App* study_show_ = nullptr;
   std::string suggest_model_;

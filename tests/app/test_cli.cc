@@ -501,3 +501,19 @@ TEST(Cli, BadCompareEntriesAreRejectedBeforeAnythingRuns) {
 }
 
 }  // namespace tf
+
+namespace tf {
+
+TEST(Cli, ReportRejectsFoldersThatAreNoRuns) {
+  test::TempDir tmp;
+  fs::create_directories(tmp / "empty");
+  auto r = test::run_cli("report empty", tmp.path());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("is not a trainfleet run"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp / "empty" / "report.html"));
+  r = test::run_cli("report missing", tmp.path());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
+}
+
+}  // namespace tf

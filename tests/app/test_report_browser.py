@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""`trainfleet report` rendered in a real browser.
+
+Makes a training run (neural and classical), a CV, a study and a comparison
+on small data, writes each report.html, and renders it with headless
+Chromium (fresh --user-data-dir): the PNG must be written, the page must log
+no console errors, and the rendered DOM must hold the expected plots (SVG
+elements by id, with their lines, dots, bars or cells).
+
+usage: test_report_browser.py TRAINFLEET   (exit 77: no chromium)
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if not CHROMIUM:
+    print("skipped: chromium not installed")
+    sys.exit(77)
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--enable-logging=stderr", "--v=0"]
+
+
+def render(html, tmp, tag):
+    url = "file://" + os.path.abspath(html)
+    png = f"{tmp}/{tag}.png"
+    shot = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp}/profile-{tag}-1", "--window-size=1200,1800",
+                           f"--screenshot={png}", url], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp}/profile-{tag}-2", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120)
+    assert shot.returncode == 0 and dom.returncode == 0, (shot.stderr[-2000:], dom.stderr[-2000:])
+    assert os.path.getsize(png) > 20000, f"{png}: {os.path.getsize(png)} bytes"
+    errors = [l for l in (shot.stderr + dom.stderr).splitlines() if "CONSOLE" in l or "Uncaught" in l]
+    assert not errors, errors
+    return dom.stdout
+
+
+def svg(dom, id_):
+    m = re.search(r'<svg id="' + re.escape(id_) + r'"(.*?)</svg>', dom, re.S)
+    assert m, f"no <svg id={id_}>"
+    return m.group(1)
+
+
+def run(binary, args, cwd):
+    r = subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout + r.stderr
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        run(binary, ["make-data", "--out", "d.h5", "--samples", "160", "--steps", "64"], tmp)
+        open(f"{tmp}/c.yaml", "w").write(
+            "experiment: {name: r, seed: 2}\n"
+            "data: {path: d.h5, validation_split: 0.2, test_split: 0.2}\n"
+            "model: {name: mlp, mlp: {hidden_units: [16]}, random_forest: {n_estimators: 20}}\n"
+            "training: {epochs: 3, batch_size: 16, metrics: [accuracy, f1_macro], callbacks: {early_stopping: false}}\n"
+            "cv: {n_splits: 3}\n"
+            "tuning: {sampler: random, n_trials: 4, objective: val_f1_macro,\n"
+            "         space: {training.learning_rate: {type: float, low: 0.001, high: 0.1, log: true}}}\n"
+            "compare: {entries: {mlp: {model: mlp}, rf: {model: random_forest}, vote: {ensemble: [mlp, rf]}}}\n")
+        run(binary, ["train", "c.yaml", "--set", "experiment.run_id=nn"], tmp)
+        run(binary, ["train", "c.yaml", "--set", "experiment.run_id=rf", "--set", "model.name=random_forest"], tmp)
+        run(binary, ["cv", "c.yaml"], tmp)
+        run(binary, ["tune", "c.yaml"], tmp)
+        run(binary, ["compare", "c.yaml"], tmp)
+        dirs = {"train": f"{tmp}/runs/r/nn", "classical": f"{tmp}/runs/r/rf",
+                "cv": glob.glob(f"{tmp}/runs/r/cv-*")[0], "study": glob.glob(f"{tmp}/runs/r/study-*")[0],
+                "compare": glob.glob(f"{tmp}/runs/r/compare-*")[0]}
+        for kind, d in dirs.items():
+            out = run(binary, ["report", d], tmp)
+            assert "report.html" in out, out
+            dom = render(f"{d}/report.html", tmp, kind)
+            if kind == "train":
+                assert svg(dom, "curve-loss").count("<polyline") == 2  # loss and val_loss
+                assert svg(dom, "curve-f1_macro").count("<polyline") == 2
+                assert svg(dom, "curve-lr").count("<polyline") == 1
+                assert svg(dom, "confusion-test").count('class="cell"') == 16
+            elif kind == "classical":
+                assert svg(dom, "confusion-test").count('class="cell"') == 16
+            elif kind == "cv":
+                assert svg(dom, "cv-summary").count('class="bar"') >= 3
+                assert svg(dom, "cv-folds").count('class="pt"') >= 9  # 3 folds x the scoring metrics
+                assert svg(dom, "confusion-pooled").count('class="cell"') == 16
+            elif kind == "study":
+                assert svg(dom, "study-history").count('class="pt"') == 4
+                assert svg(dom, "param-training.learning_rate").count('class="pt"') == 4
+                assert 'id="trials-table"' in dom and dom.count("<tr>") >= 5
+            elif kind == "compare":
+                assert svg(dom, "compare-ranking").count('class="bar"') == 3
+                assert svg(dom, "compare-ranking").count('class="err"') == 3
+                assert 'id="compare-pvalues"' in dom and 'id="verdict"' in dom
+            print(f"{kind}: rendered, plots present, no console errors")
+
+
+if __name__ == "__main__":
+    main()
