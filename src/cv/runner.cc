@@ -341,16 +341,24 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
       run_task(cfg, group, group_id, labels, tasks[static_cast<size_t>(t)], run_dir);
       if (group.rank() == 0) {  // one progress line per finished fold
         int64_t done = 0;
-        for (const auto& task : tasks) done += fs::exists(run_dir / "folds" / (task.name + ".json"));
+        std::vector<double> scores;  // the first scoring metric of the finished outer folds
+        const std::string metric = cfg.at("cv.scoring")[0].get<std::string>();
+        for (const auto& task : tasks) {
+          const fs::path f = run_dir / "folds" / (task.name + ".json");
+          if (!fs::exists(f)) continue;
+          ++done;
+          if (task.inner < 0) scores.push_back(nlohmann::json::parse(read_file(f))["test"][metric].get<double>());
+        }
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
         ++finished_here;
         const double eta = elapsed / static_cast<double>(finished_here) *
                            static_cast<double>(static_cast<int64_t>(tasks.size()) - done) /
                            static_cast<double>(std::max<int64_t>(1, groups_hint));
-        spdlog::info("cv progress: {}/{} tasks done{}", done, tasks.size(),
-                     done < static_cast<int64_t>(tasks.size())
-                         ? fmt::format(", ETA {}m{:02d}s", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60)
-                         : std::string());
+        const int64_t left = static_cast<int64_t>(tasks.size()) - done;
+        spdlog::info("cv progress: {}/{} tasks done, {} running, {} mean so far {:.4f}{}", done, tasks.size(),
+                     std::min(left, groups_hint), metric, scores.empty() ? NAN : mean_of(scores),
+                     left > 0 ? fmt::format(", ETA {}m{:02d}s", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60)
+                              : std::string());
       }
     }
     finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));
