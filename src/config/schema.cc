@@ -287,8 +287,8 @@ std::vector<KeySpec> build() {
                 "run, fold or trial continues where it was (0 = only when stopped by SIGUSR1/SIGTERM)."),
             0, kNoMax),
       range(key("runtime.resume_min_interval_s", T::kFloat, 10.0,
-                "Skip a periodic resume checkpoint when the last one of the run is younger than this (the first "
-                "and last epochs' and those on a signal are always written)."),
+                "Periodic resume checkpoints come at most this often (seconds since the run's start or its last "
+                "one), so short runs and trials write none; on a signal one is always written."),
             0, kNoMax),
       choice(key("runtime.device", T::kString, "cpu", "cpu, or cuda (one GPU per rank)."), {"cpu", "cuda"}),
       choice(key("runtime.log_level", T::kString, "info", "Log level."), {"debug", "info", "warn", "error"}),

@@ -396,12 +396,15 @@ void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& 
                  "--out " + out.string() + ": expected a .h5, .hdf5 or .csv file name");
   ModelInfo info;
   std::vector<float> proba;
+  std::vector<int64_t> voted;  // classical models: their own class decision (the SVM's vote)
   int64_t n = 0;
   if (is_classical(run_model(run_dir))) {
     LoadedClassical run = load_classical(run_dir, config::Config::load(run_dir / "config.yaml"));
     Dataset d = read_for_info(data, run.info);
-    auto p = score_classical(*run.model, run.fx, d, run.info.classes).proba;
+    Features f{run.fx.transform(d), d.n, run.fx.dim(d.t, d.c)};
+    auto p = run.model->predict_proba(f);
     proba.assign(p.begin(), p.end());
+    voted = run.model->predict(f);
     info = run.info;
     n = d.n;
   } else {
@@ -415,10 +418,13 @@ void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& 
   }
   if (comm.rank() != 0) return;
   const int64_t k = info.classes;
-  std::vector<int64_t> pred(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const float* p = proba.data() + i * k;
-    pred[i] = std::max_element(p, p + k) - p;
+  std::vector<int64_t> pred = voted;
+  if (pred.empty()) {
+    pred.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const float* p = proba.data() + i * k;
+      pred[i] = std::max_element(p, p + k) - p;
+    }
   }
   if (ext == ".csv") {
     std::ostringstream os;

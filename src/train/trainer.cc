@@ -424,8 +424,7 @@ struct Trainer::Impl : TrainerControl {
     const ResumePoint start = resumed ? *resumed : ResumePoint{};
     const int64_t resume_every = cfg.get_int("runtime.resume_every_epochs");
     const double resume_gap = cfg.get_float("runtime.resume_min_interval_s");
-    auto last_resume = Clock::now();
-    bool resumed_once = false;  // a checkpoint of this fit exists
+    auto last_resume = Clock::now();  // the fit's start counts as the last checkpoint
     std::vector<int64_t> perm(static_cast<size_t>(n_train));
     const auto fail = fail_at();
     const auto sig_at = signal_at();
@@ -559,13 +558,14 @@ struct Trainer::Impl : TrainerControl {
       const bool stopping = agreed_stop();
       ResumePoint next;
       next.epoch = epoch + 1;
-      const bool periodic = resume_every > 0 && epoch % resume_every == 0 &&
-                            (!resumed_once || since(last_resume) >= resume_gap);
-      if (stopping || periodic || (resume_every > 0 && (epoch == epochs || stop))) {
-        // No collective inside: only rank 0 writes, so ranks may decide apart.
+      // Periodic checkpoints at most every resume_gap seconds (short runs, such
+      // as most tuning trials, write none unless stopped by a signal). No
+      // collective inside: only rank 0 writes, so ranks may decide apart.
+      const bool periodic = resume_every > 0 && epoch % resume_every == 0 && epoch < epochs && !stop &&
+                            since(last_resume) >= resume_gap;
+      if (stopping || periodic) {
         save_resume(run_dir, next, result, all_cbs);
         last_resume = Clock::now();
-        resumed_once = true;
       }
       if (stopping) preempted(run_dir, next);
     }

@@ -339,6 +339,7 @@ TEST(Cli, KilledStudyResumes) {
   for (const std::string sampler : {"grid", "random"}) {
     std::string cfg = tune_config(sampler);
     cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 30");
+    cfg += "runtime: {resume_min_interval_s: 0}\n";  // a checkpoint every epoch, for the kill to find
     test::write_text(tmp / (sampler + ".yaml"), cfg);
     auto ref = test::run_cli("tune " + sampler + ".yaml --threads 1 --set experiment.output_dir=ref_" + sampler, tmp.path());
     ASSERT_EQ(ref.exit_code, 0) << ref.output;

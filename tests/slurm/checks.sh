@@ -54,6 +54,7 @@ data: {path: $W/data.h5, validation_split: 0.2}
 model: {name: cnn1d, cnn1d: {channels: [8, 8], kernel_sizes: [5, 3], pool_size: 2}}
 training: {epochs: 6, batch_size: 16, callbacks: {early_stopping: false}}
 cv: {method: stratified_kfold, n_splits: 4}
+runtime: {resume_min_interval_s: 0.5}
 YAML
 cat > tune.yaml <<YAML
 experiment: {name: tune, seed: 3, output_dir: $W/runs}
@@ -65,6 +66,7 @@ tuning:
   space:
     training.learning_rate: {type: float, low: 1.0e-3, high: 1.0e-1, log: true, values: [0.003, 0.03]}
     training.batch_size: {type: int, low: 16, high: 32, step: 16}
+runtime: {resume_min_interval_s: 0.5}
 YAML
 
 same_cv() {  # same_cv A B: the two cv_results.json agree on every fold score and the pooled scores
