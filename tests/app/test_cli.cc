@@ -518,3 +518,21 @@ TEST(Cli, ReportRejectsFoldersThatAreNoRuns) {
 }
 
 }  // namespace tf
+
+namespace tf {
+
+// evaluate without --out prints the metrics and writes no file (make-data's
+// default output path once leaked into it).
+TEST(Cli, EvaluateWithoutOutWritesNothing) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 80 --steps 64", tmp.path()).exit_code, 0);
+  auto r = test::run_cli("train /dev/null --set data.path=d.h5 --set model.name=svm --set experiment.run_id=e",
+                         tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_cli("evaluate runs/default/e --data d.h5", tmp.path());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("f1_macro"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp / "data"));
+}
+
+}  // namespace tf

@@ -48,6 +48,7 @@ expect_state() { [ "$(field "$1" JobState)" = "$2" ] || fail "job $1 is $(field 
 
 # Small data and configs.
 "$BIN" make-data --out data.h5 --samples 160 --steps 64 --seed 2 >/dev/null 2>&1
+"$BIN" make-data --out tune.h5 --samples 400 --steps 128 --seed 2 >/dev/null 2>&1  # trials of several seconds
 cat > cv.yaml <<YAML
 experiment: {name: cv, seed: 3, output_dir: $W/runs}
 data: {path: $W/data.h5, validation_split: 0.2}
@@ -58,9 +59,9 @@ runtime: {resume_min_interval_s: 0.5}
 YAML
 cat > tune.yaml <<YAML
 experiment: {name: tune, seed: 3, output_dir: $W/runs}
-data: {path: $W/data.h5, validation_split: 0.25, test_split: 0.0}
+data: {path: $W/tune.h5, validation_split: 0.25, test_split: 0.0}
 model: {name: mlp, mlp: {hidden_units: [64], dropout: 0.1}}
-training: {epochs: 400, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
+training: {epochs: 1500, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
 tuning:
   sampler: grid
   space:
@@ -143,7 +144,9 @@ array_cv)  # (2) a job array of 4 tasks runs the 4 folds; a dependent job aggreg
   ;;
 
 usr1_requeue|preemption)  # (3) SIGUSR1 mid-trial, (4) preemption by a high-priority partition's job
-  "$BIN" tune tune.yaml --threads 1 --set experiment.output_dir="$W/direct" > direct.log 2>&1 || fail "direct run"
+  # The uninterrupted reference runs meanwhile (its results do not depend on the load).
+  "$BIN" tune tune.yaml --threads 1 --set experiment.output_dir="$W/direct" > direct.log 2>&1 &
+  direct=$!
   study=$("$BIN" config --print-run-dir tune tune.yaml)
   # Fill the node (2 cores) so that the high-priority job has to preempt it.
   # Two ranks, a trial on each: the job fills the node (2 cores), so a high-priority job must preempt it.
@@ -174,6 +177,7 @@ usr1_requeue|preemption)  # (3) SIGUSR1 mid-trial, (4) preemption by a high-prio
   grep -qE "resuming .*/trials/trial_[0-9]+ at epoch ([2-9]|[1-9][0-9])" "$out" ||
     fail "the interrupted trial did not continue from its checkpoint"
   one_finish_per_trial "$study/study.jsonl" || fail "a trial was lost or run twice"
+  wait "$direct" || fail "the direct run failed: $(tail -n 5 direct.log)"
   [ "$(trials "$study/trials.csv")" = "$(trials "$(ls "$W"/direct/tune/*/trials.csv)")" ] ||
     fail "the trials differ from the uninterrupted run"
   log "$name: checkpointed, requeued, resumed; trials equal to the uninterrupted run"
@@ -222,9 +226,9 @@ rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded ti
   ;;
 
 chain)  # slurm/chain.sh: tune -> retrain the best -> evaluate, chained with afterok; configs-array.sbatch
-  sed -e 's/epochs: 400/epochs: 3/' tune.yaml > chain.yaml
+  sed -e 's/epochs: 1500/epochs: 3/' tune.yaml > chain.yaml
   cp cv.yaml a.yaml; sed 's/seed: 3/seed: 4/' cv.yaml > b.yaml
-  out=$(TRAINFLEET_SBATCH_ARGS="-n 1 -c 1" "$SRC/slurm/chain.sh" chain.yaml "$W/data.h5")
+  out=$(TRAINFLEET_SBATCH_ARGS="-n 1 -c 1" "$SRC/slurm/chain.sh" chain.yaml "$W/tune.h5")
   log "$out"
   ids=$(grep -o '[0-9]\+' <<<"${out%%(*}" | head -n 3)
   [ "$(wc -w <<<"$ids")" = 3 ] || fail "chain.sh did not submit three jobs: $out"
