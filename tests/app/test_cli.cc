@@ -393,12 +393,18 @@ TEST(Cli, ConcurrentSessionsShareOneStudyWithoutStealingTrials) {
   test::TempDir tmp;
   ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 160 --steps 64", tmp.path()).exit_code, 0);
   std::string cfg = tune_config("grid");
-  cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 20");
+  cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 150");  // trials of a good fraction of a second
   test::write_text(tmp / "grid.yaml", cfg);
   auto ref = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=ref", tmp.path());
   ASSERT_EQ(ref.exit_code, 0) << ref.output;
   test::CliResult a, b;
   std::thread ta([&] { a = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=shared", tmp.path()); });
+  // The second job starts once the first one runs a trial: it must leave that trial alone.
+  const fs::path journal_path = tmp / "shared/tune/study/study.jsonl";
+  for (int i = 0; i < 3000; ++i) {
+    if (fs::exists(journal_path) && read_file(journal_path).find("\"op\":\"start\"") != std::string::npos) break;
+    usleep(10000);
+  }
   std::thread tb([&] { b = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=shared", tmp.path()); });
   ta.join();
   tb.join();
