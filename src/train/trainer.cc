@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <mutex>
@@ -428,6 +430,11 @@ struct Trainer::Impl : TrainerControl {
     std::vector<int64_t> perm(static_cast<size_t>(n_train));
     const auto fail = fail_at();
     const auto sig_at = signal_at();
+    const bool bar = comm.rank() == 0 && ::isatty(STDERR_FILENO) && spdlog::get_level() <= spdlog::level::info &&
+                     !std::getenv("TRAINFLEET_NO_PROGRESS_BAR");
+    const double bar_every = std::getenv("TRAINFLEET_PROGRESS_INTERVAL_S")  // redraw period (tests shorten it)
+                                 ? std::atof(std::getenv("TRAINFLEET_PROGRESS_INTERVAL_S"))
+                                 : 0.5;
     int64_t step_every = 0;  // the finest step interval a callback asks for
     for (auto* cb : all_cbs) {
       const int64_t k = cb->step_interval();
@@ -476,7 +483,21 @@ struct Trainer::Impl : TrainerControl {
         return cm;
       };
       if (partial && comm.rank() == 0) loss_sum += start.loss_sum;
+      auto last_bar = Clock::now();
+      bool bar_shown = false;
       for (int64_t b = partial ? start.batch : 0; b < steps_per_epoch; ++b) {
+        // On a terminal, a bar redrawn in place twice a second within the epoch
+        // (logs written to files get only the one line per epoch).
+        if (bar && since(last_bar) >= bar_every) {
+          last_bar = Clock::now();
+          const int width = 30, filled = static_cast<int>(width * b / steps_per_epoch);
+          std::fprintf(stderr, "\r  epoch %lld/%lld [%s%s] step %lld/%lld  %.0fs\033[K", static_cast<long long>(epoch),
+                       static_cast<long long>(epochs), std::string(static_cast<size_t>(filled), '#').c_str(),
+                       std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(b),
+                       static_cast<long long>(steps_per_epoch), since(t_epoch));
+          std::fflush(stderr);
+          bar_shown = true;
+        }
         if (fail.first == comm.rank() && fail.second == epoch && b == steps_per_epoch / 2)
           throw Error("injected failure on group rank " + std::to_string(comm.rank()) + " at epoch " +
                           std::to_string(epoch) + " (TRAINFLEET_FAIL_AT)",
@@ -524,6 +545,10 @@ struct Trainer::Impl : TrainerControl {
           save_resume(run_dir, at, result, all_cbs);
           preempted(run_dir, at);
         }
+      }
+      if (bar_shown) {
+        std::fprintf(stderr, "\r\033[K");  // the epoch's log line takes the bar's place
+        std::fflush(stderr);
       }
       // Epoch statistics, reduced over the group.
       ConfusionMatrix cm = epoch_cm();

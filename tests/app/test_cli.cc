@@ -542,3 +542,29 @@ TEST(Cli, EvaluateWithoutOutWritesNothing) {
 }
 
 }  // namespace tf
+
+namespace tf {
+
+// On a terminal (a pseudo-terminal from script(1)) the epoch shows a bar
+// redrawn in place; written to a file, the output has only the epoch lines.
+TEST(Cli, ProgressBarOnlyOnATerminal) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) not installed";
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 300 --steps 256", tmp.path()).exit_code, 0);
+  const std::string train = std::string("'") + TF_BINARY +
+                            "' train /dev/null --set data.path=d.h5 --set training.epochs=2 --threads 1";
+  const std::string cmd = "cd '" + tmp.path().string() + "' && TRAINFLEET_PROGRESS_INTERVAL_S=0.001 script -qfec \"" +
+                          train + "\" tty.log > /dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string tty = read_file(tmp / "tty.log");
+  EXPECT_NE(tty.find("\r  epoch 1/2 ["), std::string::npos) << tty;
+  EXPECT_NE(tty.find("] step "), std::string::npos);
+  EXPECT_NE(tty.find("epoch 2/2  loss"), std::string::npos);
+  auto r = test::run_cli("train /dev/null --set data.path=d.h5 --set training.epochs=2 --threads 1", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find('\r'), std::string::npos);
+  EXPECT_EQ(r.output.find("] step "), std::string::npos);
+  EXPECT_NE(r.output.find("epoch 2/2  loss"), std::string::npos);
+}
+
+}  // namespace tf
