@@ -45,7 +45,11 @@ json write_outputs(const fs::path& dir, const config::Config& cfg) {
       csv << ",";
       if (t.params.contains(k)) {
         std::string v = t.params[k].is_string() ? t.params[k].get<std::string>() : t.params[k].dump();
-        if (v.find(',') != std::string::npos) v = "\"" + v + "\"";
+        if (v.find_first_of(",\"") != std::string::npos) {  // RFC 4180 quoting
+          std::string q = "\"";
+          for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+          v = q + "\"";
+        }
         csv << v;
       }
     }

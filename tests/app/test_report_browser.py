@@ -64,7 +64,8 @@ def main():
             "training: {epochs: 3, batch_size: 16, metrics: [accuracy, f1_macro], callbacks: {early_stopping: false}}\n"
             "cv: {n_splits: 3}\n"
             "tuning: {sampler: random, n_trials: 4, objective: val_f1_macro,\n"
-            "         space: {training.learning_rate: {type: float, low: 0.001, high: 0.1, log: true}}}\n"
+            "         space: {training.learning_rate: {type: float, low: 0.001, high: 0.1, log: true},\n"
+            "                 model.mlp.hidden_units: {type: categorical, choices: [[16], [32, 16]]}}}\n"
             "compare: {entries: {mlp: {model: mlp}, rf: {model: random_forest}, vote: {ensemble: [mlp, rf]}}}\n")
         run(binary, ["train", "c.yaml", "--set", "experiment.run_id=nn"], tmp)
         run(binary, ["train", "c.yaml", "--set", "experiment.run_id=rf", "--set", "model.name=random_forest"], tmp)
@@ -92,7 +93,11 @@ def main():
             elif kind == "study":
                 assert svg(dom, "study-history").count('class="pt"') == 4
                 assert svg(dom, "param-training.learning_rate").count('class="pt"') == 4
-                assert 'id="trials-table"' in dom and dom.count("<tr>") >= 5
+                table = re.search(r'<table id="trials-table">(.*?)</table>', dom, re.S).group(1)
+                rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+                assert len(rows) == 5, len(rows)  # header + 4 trials
+                widths = {len(re.findall(r"<t[hd]>", r)) for r in rows}
+                assert len(widths) == 1, widths  # a quoted list value such as [32, 16] stays one cell
             elif kind == "compare":
                 assert svg(dom, "compare-ranking").count('class="bar"') == 3
                 assert svg(dom, "compare-ranking").count('class="err"') == 3
