@@ -320,6 +320,7 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
   // Dynamic scheduling: each group's first rank takes the next task number.
   const auto t_start = std::chrono::steady_clock::now();
   int64_t finished_here = 0;
+  std::map<size_t, double> seen;  // task -> score, for the progress lines
   const int64_t groups_hint = world.size() / std::max(1, group.size());  // groups work in parallel
   {
     auto counter = world.make_counter();
@@ -340,14 +341,19 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
       if (group.rank() == 0) spdlog::info("group {} starts {}", group_id, tasks[static_cast<size_t>(t)].name);
       run_task(cfg, group, group_id, labels, tasks[static_cast<size_t>(t)], run_dir);
       if (group.rank() == 0) {  // one progress line per finished fold
+        // Finished folds of every group; each fold file is parsed once (kept in `seen`).
         int64_t done = 0;
         std::vector<double> scores;  // the first scoring metric of the finished outer folds
         const std::string metric = cfg.at("cv.scoring")[0].get<std::string>();
-        for (const auto& task : tasks) {
-          const fs::path f = run_dir / "folds" / (task.name + ".json");
-          if (!fs::exists(f)) continue;
+        for (size_t k = 0; k < tasks.size(); ++k) {
+          auto it = seen.find(k);
+          if (it == seen.end()) {
+            const fs::path f = run_dir / "folds" / (tasks[k].name + ".json");
+            if (!fs::exists(f)) continue;
+            it = seen.emplace(k, nlohmann::json::parse(read_file(f))["test"][metric].get<double>()).first;
+          }
           ++done;
-          if (task.inner < 0) scores.push_back(nlohmann::json::parse(read_file(f))["test"][metric].get<double>());
+          if (tasks[k].inner < 0) scores.push_back(it->second);
         }
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
         ++finished_here;

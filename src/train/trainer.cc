@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <mutex>
 #include <numeric>
 #include <optional>
 #include <random>
@@ -20,6 +19,7 @@
 #include "train/grad_sync.h"
 #include "train/losses.h"
 #include "train/optim.h"
+#include "train/resume.h"
 #include "train/schedule.h"
 
 #ifdef TRAINFLEET_HAVE_NCCL
@@ -72,16 +72,6 @@ std::pair<int64_t, int64_t> signal_at() {
   return {e, b};
 }
 
-// Where a fit stands when it is checkpointed for resuming: `epoch` is the
-// epoch in progress (1-based) and `batch` the steps of it already done (0 at
-// an epoch boundary); the partial sums of the epoch's training statistics
-// are group-reduced.
-struct ResumePoint {
-  int64_t epoch = 1, batch = 0;
-  std::vector<double> cm;  // partial confusion matrix of the epoch (empty at a boundary)
-  double loss_sum = 0;
-};
-
 // Rows [begin, end) of `n` that rank `r` of `world` owns for evaluation.
 std::pair<int64_t, int64_t> shard(int64_t n, int r, int world) { return {n * r / world, n * (r + 1) / world}; }
 }  // namespace
@@ -115,20 +105,14 @@ struct Trainer::Impl : TrainerControl {
         if (const char* s = std::getenv(v)) local = std::atoi(s);
       device = torch::Device(torch::kCUDA, static_cast<int>(local % static_cast<int>(torch::cuda::device_count())));
     }
-    torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")));
-    model = make_model(cfg, InputShape{info.steps, info.channels, info.classes});
-    model->to(device);
-    for (auto& p : model->parameters()) params.push_back(p);
 #ifdef TRAINFLEET_HAVE_NCCL
     if (device.is_cuda() && comm.is_distributed())
       device_comm = std::make_unique<NcclComm>(comm, device.index(), cfg.get_float("runtime.collective_timeout_s"));
 #endif
-    sync = std::make_unique<GradSync>(device_comm ? *device_comm : comm, params);
-    sync->broadcast_parameters(model->parameters(), model->buffers());
+    build_model();
     no_leak = cfg.get_int("data.no_leak_class");
     LossContext lc{info.class_counts, info.class_names, no_leak};
     loss = make_loss(cfg, lc);
-    opt = make_optimizer(cfg, params);
     const std::string s = "training.lr_schedule_config.";
     sched.name = cfg.get_string("training.lr_schedule");
     sched.base_lr = cfg.get_float("training.learning_rate");
@@ -141,6 +125,19 @@ struct Trainer::Impl : TrainerControl {
     sched.total_steps = cfg.get_int(s + "total_steps");
     sched.end_lr = cfg.get_float(s + "end_lr");
     sched.power = cfg.get_float(s + "power");
+  }
+
+  // Seeded model (the same initial weights on every rank, from the group's
+  // first), its gradient synchroniser and optimizer.
+  void build_model() {
+    torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")));
+    model = make_model(cfg, InputShape{info.steps, info.channels, info.classes});
+    model->to(device);
+    params.clear();
+    for (auto& p : model->parameters()) params.push_back(p);
+    sync = std::make_unique<GradSync>(device_comm ? *device_comm : comm, params);
+    sync->broadcast_parameters(model->parameters(), model->buffers());
+    opt = make_optimizer(cfg, params);
   }
 
   std::vector<torch::Tensor> state() const {
@@ -164,155 +161,39 @@ struct Trainer::Impl : TrainerControl {
     for (size_t i = 0; i < s.size(); ++i) s[i].copy_(best[i]);
     return true;
   }
-  void save_weights(const std::filesystem::path& path) override {
-    torch::serialize::OutputArchive ar;
-    model->save(ar);
-    atomic_write_with(path, [&](const fs::path& tmp) { ar.save_to(tmp.string()); });
-  }
+  void save_weights(const std::filesystem::path& path) override { write_weights(*model, path, true); }
   double lr_scale() const override { return scale; }
   void set_lr_scale(double s) override { scale = s; }
   double current_lr() const override { return get_lr(*opt); }
   void request_stop() override { stop = true; }
 
-  // ---- resume checkpoints: run_dir/resume/state.json names the generation
-  // of its tensor files (weights, optimizer, best snapshot, RNG), which are
-  // written first; state.json is replaced last, atomically, so a kill at any
-  // moment leaves the previous complete checkpoint.
-  static fs::path resume_dir(const fs::path& run_dir) { return run_dir / "resume"; }
+  // The parts of the trainer a resume checkpoint saves and restores.
+  ResumeTarget resume_target() { return {*model, *opt, best, step, scale, stop, device}; }
 
   void save_resume(const fs::path& run_dir, const ResumePoint& at, const FitResult& result,
                    const std::vector<Callback*>& cbs) {
-    if (!is_writer() || run_dir.empty()) return;
-    const fs::path dir = resume_dir(run_dir);
-    fs::create_directories(dir);
-    nlohmann::json old;
-    if (fs::exists(dir / "state.json")) old = nlohmann::json::parse(read_file(dir / "state.json"), nullptr, false);
-    const int64_t gen = (old.is_object() ? old.value("generation", int64_t{0}) : 0) + 1;
-    const std::string g = std::to_string(gen);
-    // Not fsync'd (they are rewritten every few epochs): atomic against a
-    // killed process; after a machine crash an unreadable checkpoint is
-    // dropped and the run starts afresh (load_resume).
-    const bool durable = false;
-    {
-      torch::serialize::OutputArchive ar;
-      model->save(ar);
-      atomic_write_with(dir / ("weights-" + g + ".pt"), [&](const fs::path& tmp) { ar.save_to(tmp.string()); }, durable);
-    }
-    tf::save_optimizer(*opt, (dir / ("optimizer-" + g + ".pt")).string(), durable);
-    if (!best.empty())
-      atomic_write_with(dir / ("best-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(best, tmp.string()); },
-                        durable);
-    auto gen_cpu = at::detail::getDefaultCPUGenerator();
-    torch::Tensor rng;
-    {
-      std::lock_guard<std::mutex> lock(gen_cpu.mutex());
-      rng = gen_cpu.get_state();
-    }
-    atomic_write_with(dir / ("rng-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(rng, tmp.string()); }, durable);
-    nlohmann::json st = {{"generation", gen},   {"epoch", at.epoch}, {"batch", at.batch},
-                         {"cm", at.cm},         {"loss_sum", at.loss_sum}, {"step", step},
-                         {"lr_scale", scale},   {"stop", stop},      {"has_best", !best.empty()},
-                         {"ranks", comm.size()}, {"config", cfg.to_yaml()}};
-    nlohmann::json hist = nlohmann::json::array();
-    for (const auto& h : result.history) {
-      nlohmann::json row = nlohmann::json::object();
-      for (const auto& [k, v] : h) row[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-      hist.push_back(row);
-    }
-    st["history"] = hist;
-    nlohmann::json states = nlohmann::json::array();
-    for (auto* cb : cbs) states.push_back(cb->save_state());
-    st["callbacks"] = states;
-    atomic_write(dir / "state.json", st.dump() + "\n", durable);
-    for (const auto& e : fs::directory_iterator(dir)) {  // earlier generations
-      const std::string n = e.path().filename().string();
-      if (n != "state.json" && n.find("-" + g + ".pt") == std::string::npos) {
-        std::error_code ec;
-        fs::remove(e.path(), ec);
-      }
-    }
+    if (is_writer() && !run_dir.empty()) tf::save_resume(run_dir, cfg, at, resume_target(), result, cbs);
   }
 
-  // Reads the resume checkpoint of `run_dir` (rank 0 decides and broadcasts
-  // whether there is a usable one; every rank loads the tensors). Returns
-  // the point to continue from, or nullopt for a fresh start.
+  // The point to continue from, or nullopt for a fresh start. A checkpoint torn
+  // by a machine crash (its files are not fsync'd) is dropped: the model and
+  // optimizer are rebuilt as at construction and the lost attempt's rows removed.
   std::optional<ResumePoint> load_resume(const fs::path& run_dir, FitResult& result,
                                          const std::vector<Callback*>& cbs) {
-    if (run_dir.empty()) return std::nullopt;
-    const fs::path dir = resume_dir(run_dir);
-    std::string text;
-    if (is_writer() && fs::exists(dir / "state.json")) {
-      text = read_file(dir / "state.json");
-      auto st = nlohmann::json::parse(text, nullptr, false);
-      if (!st.is_object() || st.value("config", "") != cfg.to_yaml()) {
-        spdlog::warn("{}: resume checkpoint is unreadable or from another config; starting afresh",
-                     dir.string());
-        text.clear();
-      }
-    }
-    text = broadcast_string(comm, text);
-    if (text.empty()) return std::nullopt;
-    const auto st = nlohmann::json::parse(text);
-    const std::string g = std::to_string(st["generation"].get<int64_t>());
-    try {
-      torch::serialize::InputArchive ar;
-      ar.load_from((dir / ("weights-" + g + ".pt")).string(), device);
-      model->load(ar);
-      tf::load_optimizer(*opt, (dir / ("optimizer-" + g + ".pt")).string());
-      best.clear();
-      if (st["has_best"].get<bool>()) {
-        torch::load(best, (dir / ("best-" + g + ".pt")).string());
-        for (auto& t : best) t = t.to(device);
-      }
-      torch::Tensor rng;
-      torch::load(rng, (dir / ("rng-" + g + ".pt")).string());
-      auto gen_cpu = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen_cpu.mutex());
-      gen_cpu.set_state(rng);
-    } catch (const std::exception& e) {
-      // A checkpoint torn by a machine crash (its files are not fsync'd): start
-      // afresh. Every rank read the same files, so every rank lands here alike.
-      spdlog::warn("{}: resume checkpoint unreadable ({}); starting this run afresh", dir.string(),
-                   e.what());
-      torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")));
-      model = make_model(cfg, InputShape{info.steps, info.channels, info.classes});
-      model->to(device);
-      params.clear();
-      for (auto& p : model->parameters()) params.push_back(p);
-      sync = std::make_unique<GradSync>(device_comm ? *device_comm : comm, params);
-      sync->broadcast_parameters(model->parameters(), model->buffers());
-      opt = make_optimizer(cfg, params);
+    ResumePoint at;
+    const ResumeLoad r = tf::load_resume(run_dir, cfg, comm, resume_target(), result, cbs, &at);
+    if (r == ResumeLoad::kLoaded) return at;
+    if (r == ResumeLoad::kUnreadable) {
+      build_model();
       best.clear();
       torch::manual_seed(static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1);
       if (is_writer())
-        for (const char* f : {"history.csv", "metrics.jsonl"}) {  // the rows of the lost attempt
+        for (const char* f : {"history.csv", "metrics.jsonl"}) {
           std::error_code ec;
           fs::remove(run_dir / f, ec);
         }
-      return std::nullopt;
     }
-    ResumePoint at;
-    at.epoch = st["epoch"];
-    at.batch = st["batch"];
-    at.cm = st["cm"].get<std::vector<double>>();
-    at.loss_sum = st["loss_sum"];
-    step = st["step"];
-    scale = st["lr_scale"];
-    stop = st["stop"];
-    result.history.clear();
-    for (const auto& row : st["history"]) {
-      std::map<std::string, double> h;
-      for (const auto& [k, v] : row.items()) h[k] = v.is_number() ? v.get<double>() : NAN;
-      result.history.push_back(h);
-    }
-    result.epochs_run = static_cast<int>(result.history.size());
-    const auto& states = st["callbacks"];
-    if (states.size() == cbs.size())
-      for (size_t i = 0; i < cbs.size(); ++i) cbs[i]->load_state(states[i]);
-    if (is_writer())
-      spdlog::info("resuming {} at epoch {}{} from its checkpoint", run_dir.string(), at.epoch,
-                   at.batch ? ", step " + std::to_string(at.batch) : std::string());
-    return at;
+    return std::nullopt;
   }
 
   // Whether any rank of the group was asked to stop (collective).

@@ -1,0 +1,246 @@
+// `trainfleet tune` through the real binary: samplers, pruners, cross-validated
+// trials, failures, kills and resumes, concurrent sessions.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+#include <thread>
+
+#include "core/fs.h"
+#include "test_util.h"
+
+namespace tf {
+
+namespace {
+const char* kTuneConfig = R"(
+experiment: {name: tune, seed: 3, run_id: study}
+data: {path: data.h5, validation_split: 0.25, test_split: 0.0}
+model: {name: mlp, mlp: {hidden_units: [32], dropout: 0.0}}
+training: {epochs: 2, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
+tuning:
+  sampler: SAMPLER
+  n_trials: 6
+  space:
+    training.learning_rate: {type: float, low: 1.0e-3, high: 1.0e-1, log: true, values: [0.001, 0.01, 0.1]}
+    training.batch_size: {type: int, low: 16, high: 32, step: 16}
+)";
+
+// How often `what` occurs in a file (0 when it does not exist yet).
+int count_in(const fs::path& file, const std::string& what) {
+  if (!fs::exists(file)) return 0;
+  const std::string text = read_file(file);
+  int n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+std::string tune_config(const std::string& sampler) {
+  std::string s = kTuneConfig;
+  s.replace(s.find("SAMPLER"), 7, sampler);
+  return s;
+}
+}  // namespace
+
+TEST(Cli, TuneWithEverySamplerWritesTheStudy) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
+  for (const std::string sampler : {"grid", "random", "tpe", "tpe_mv"}) {
+    const bool mv = sampler == "tpe_mv";
+    test::write_text(tmp / (sampler + ".yaml"), tune_config(mv ? "tpe" : sampler));
+    auto r = test::run_cli("tune " + sampler + ".yaml --set experiment.output_dir=" + sampler +
+                               (mv ? " --set tuning.tpe_multivariate=true --set tuning.tpe_startup_trials=2" : ""),
+                           tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << sampler << "\n" << r.output;
+    fs::path dir = tmp / sampler / "tune/study";
+    for (const char* f : {"study.jsonl", "trials.csv", "best_trial.json", "config.yaml"})
+      EXPECT_TRUE(fs::exists(dir / f)) << sampler << " " << f;
+    std::string csv = read_file(dir / "trials.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7) << csv;  // header + 6 trials (grid: 3 x 2)
+    EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+    EXPECT_NE(r.output.find("study progress: 6/6 done ("), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("study progress: 1/6 done ("), std::string::npos) << r.output;
+    auto show = test::run_cli("study show " + (dir).string(), tmp.path());
+    EXPECT_EQ(show.exit_code, 0);
+    EXPECT_NE(show.output.find("parameter importances"), std::string::npos) << show.output;
+  }
+  // Grid order: the last key varies fastest; every point once.
+  std::string grid = read_file(tmp / "grid/tune/study/trials.csv");
+  EXPECT_NE(grid.find("0,complete,"), std::string::npos);
+  auto r = test::run_cli("tune --suggest-space lstm", tmp.path());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("model.lstm.hidden_size"), std::string::npos) << r.output;
+  r = test::run_cli("tune grid.yaml --set experiment.output_dir=grid --retrain-best", tmp.path());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(tmp / "grid/tune/study/retrain"));
+}
+
+// ASHA and Hyperband stop weak trials at their rungs; the best trial runs to the end.
+TEST(Cli, AshaAndHyperbandPruneAtRungs) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
+  for (const std::string pruner : {"asha", "hyperband"}) {
+    std::string cfg = tune_config("random");
+    cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 9");
+    cfg.replace(cfg.find("n_trials: 6"), 11, "n_trials: 8");
+    cfg.replace(cfg.find("[0.001, 0.01, 0.1]"), 18, "[0.0001, 0.001, 0.01, 0.1, 0.5]");
+    cfg += "  pruner: " + pruner + "\n  pruner_min_resource: 1\n  pruner_reduction_factor: 3\n";
+    test::write_text(tmp / (pruner + ".yaml"), cfg);
+    auto r = test::run_cli("tune " + pruner + ".yaml --set experiment.output_dir=" + pruner, tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::string csv = read_file(tmp / pruner / "tune/study/trials.csv");
+    int pruned = 0;
+    for (size_t p = csv.find(",pruned,"); p != std::string::npos; p = csv.find(",pruned,", p + 1)) ++pruned;
+    EXPECT_GE(pruned, 2) << pruner << "\n" << csv;
+    // A pruned trial stopped at a rung (1, 3 or 9 epochs; hyperband's brackets start at 1, 3 or 9).
+    std::string journal = read_file(tmp / pruner / "tune/study/study.jsonl");
+    EXPECT_NE(journal.find("\"state\":\"pruned\""), std::string::npos);
+    EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+  }
+}
+
+// Cross-validated trials: scored on every fold's test rows, reported and pruned fold by fold.
+TEST(Cli, CrossValidatedTrialsArePrunedFoldByFold) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 150 --steps 64", tmp.path()).exit_code, 0);
+  std::string cfg = tune_config("random");
+  cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 3");
+  cfg.replace(cfg.find("[0.001, 0.01, 0.1]"), 18, "[0.0001, 0.001, 0.01, 0.1]");
+  cfg += "  cv: true\n  pruner: median\n  pruner_startup_trials: 2\n  pruner_warmup_steps: 1\n"
+         "cv: {method: stratified_kfold, n_splits: 3}\n";
+  test::write_text(tmp / "cv.yaml", cfg);
+  auto r = test::run_cli("tune cv.yaml", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string journal = read_file(tmp / "runs/tune/study/study.jsonl");
+  int complete_with_three = 0, pruned = 0;
+  std::istringstream in(journal);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto rec = nlohmann::json::parse(line.substr(0, line.rfind('\t')));
+    if (rec["op"] != "finish") continue;
+    if (rec["state"] == "complete") {
+      EXPECT_EQ(rec["fold_scores"].size(), 3u) << line;
+      double mean = 0;
+      for (auto& v : rec["fold_scores"]) mean += v.get<double>() / 3;
+      EXPECT_NEAR(rec["value"].get<double>(), mean, 1e-12);
+      ++complete_with_three;
+    }
+    if (rec["state"] == "pruned") {
+      ++pruned;
+      EXPECT_LT(rec["folds_run"].get<int>(), 3) << line;
+    }
+  }
+  EXPECT_GE(complete_with_three, 2) << journal;
+  EXPECT_GE(pruned, 1) << journal;
+  EXPECT_NE(journal.find("\"fold\":2"), std::string::npos);  // reports name their fold
+}
+
+TEST(Cli, TrialsWithNanLossesFailWithTheirReasonAndTheStudyCompletes) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
+  std::string cfg = tune_config("grid");
+  cfg.replace(cfg.find("[0.001, 0.01, 0.1]"), 18, "[0.001, 10.0, 9.0]");
+  cfg.replace(cfg.find("hidden_units: [32]"), 18, "hidden_units: [256, 256]");
+  test::write_text(tmp / "nan.yaml", cfg);
+  auto r = test::run_cli("tune nan.yaml", tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string csv = read_file(tmp / "runs/tune/study/trials.csv");
+  int failed = 0, complete = 0;
+  std::istringstream in(csv);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(",failed,") != std::string::npos) {
+      ++failed;
+      EXPECT_NE(line.find("training diverged"), std::string::npos) << line;
+    }
+    complete += line.find(",complete,") != std::string::npos;
+  }
+  EXPECT_GE(failed, 2) << csv;
+  EXPECT_EQ(complete, 6 - failed) << csv;
+  EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+}
+
+// A study killed with SIGKILL while a trial runs: the rerun keeps every
+// finished trial, continues the interrupted one from its last resume
+// checkpoint, and (grid, random) ends with the table of an uninterrupted run.
+TEST(Cli, KilledStudyResumes) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 160 --steps 64", tmp.path()).exit_code, 0);
+  for (const std::string sampler : {"grid", "random"}) {
+    std::string cfg = tune_config(sampler);
+    cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 30");
+    cfg += "runtime: {resume_min_interval_s: 0}\n";  // a checkpoint every epoch, for the kill to find
+    test::write_text(tmp / (sampler + ".yaml"), cfg);
+    auto ref = test::run_cli("tune " + sampler + ".yaml --threads 1 --set experiment.output_dir=ref_" + sampler, tmp.path());
+    ASSERT_EQ(ref.exit_code, 0) << ref.output;
+    fs::path journal = tmp / ("killed_" + sampler) / "tune/study/study.jsonl";
+    std::string cmd = "cd '" + tmp.path().string() + "' && exec '" + TF_BINARY + "' tune " + sampler +
+                      ".yaml --threads 1 --set experiment.output_dir=killed_" + sampler + " > first.log 2>&1";
+    pid_t pid = fork();
+    if (pid == 0) {
+      setpgid(0, 0);
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Kill once two trials have finished and a third has started.
+    auto count = [&](const std::string& what) { return count_in(journal, what); };
+    // ... and has written a resume checkpoint (so the rerun continues it, not restarts it).
+    fs::path third = journal.parent_path() / "trials/trial_0002/resume/state.json";
+    for (int i = 0; i < 2400 && !(count("\"op\":\"finish\"") >= 2 && count("\"op\":\"start\"") >= 3 &&
+                                  fs::exists(third));
+         ++i)
+      usleep(10000);
+    kill(-pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    int finished = count("\"op\":\"finish\"");
+    ASSERT_GE(finished, 2) << read_file(tmp / "first.log");
+    ASSERT_LT(finished, 6) << "the study ended before it could be killed";
+    auto r = test::run_cli("tune " + sampler + ".yaml --threads 1 --set experiment.output_dir=killed_" + sampler, tmp.path());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("resuming with " + std::to_string(finished) + " finished"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("(again)"), std::string::npos) << "the interrupted trial was not rerun\n" << r.output;
+    EXPECT_NE(r.output.find("trial_0002 at epoch"), std::string::npos)
+        << "the interrupted trial did not continue from its checkpoint\n" << r.output;
+    // No finished trial ran twice: exactly one finish record per trial.
+    EXPECT_EQ(count("\"op\":\"finish\""), 6);
+    EXPECT_EQ(test::trials_without_timing(tmp / ("killed_" + sampler) / "tune/study/trials.csv"),
+              test::trials_without_timing(tmp / ("ref_" + sampler) / "tune/study/trials.csv"))
+        << sampler;
+  }
+}
+
+// Two jobs on one study at the same time (as several Slurm jobs would be):
+// neither takes over the other's running trials, every trial runs once, and
+// the table equals a single job's.
+TEST(Cli, ConcurrentSessionsShareOneStudyWithoutStealingTrials) {
+  test::TempDir tmp;
+  ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 160 --steps 64", tmp.path()).exit_code, 0);
+  std::string cfg = tune_config("grid");
+  cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 150");  // trials of a good fraction of a second
+  test::write_text(tmp / "grid.yaml", cfg);
+  auto ref = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=ref", tmp.path());
+  ASSERT_EQ(ref.exit_code, 0) << ref.output;
+  test::CliResult a, b;
+  std::thread ta([&] { a = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=shared", tmp.path()); });
+  // The second job starts once the first one runs a trial: it must leave that trial alone.
+  const fs::path journal_path = tmp / "shared/tune/study/study.jsonl";
+  for (int i = 0; i < 3000 && count_in(journal_path, "\"op\":\"start\"") == 0; ++i) usleep(10000);
+  std::thread tb([&] { b = test::run_cli("tune grid.yaml --threads 1 --set experiment.output_dir=shared", tmp.path()); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const fs::path dir = tmp / "shared/tune/study";
+  EXPECT_EQ(count_in(dir / "study.jsonl", "\"op\":\"finish\""), 6);
+  EXPECT_EQ(count_in(dir / "study.jsonl", "\"requeued\":true"), 0) << "a live session's trial was taken over";
+  // Both sessions did work.
+  EXPECT_NE(a.output.find("starts trial_"), std::string::npos);
+  EXPECT_NE(b.output.find("starts trial_"), std::string::npos);
+  test::run_cli("study show " + dir.string(), tmp.path());
+  EXPECT_EQ(test::trials_without_timing(dir / "trials.csv"), test::trials_without_timing(tmp / "ref/tune/study/trials.csv"));
+}
+
+}  // namespace tf
