@@ -8,12 +8,15 @@
 #include "app/report.h"
 #include "app/runtime.h"
 #include "comm/communicator.h"
+#include "config/apply.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/fs.h"
+#include "jobs/run_folder.h"
+#include "jobs/same_program.h"
 #include "core/log.h"
-#include "cv/compare.h"
+#include "compare/compare.h"
 #include "cv/runner.h"
 #include "tune/space.h"
 #include "tune/study.h"
@@ -128,38 +131,63 @@ int Commands::run(World& world) {
   return kExitBadInput;
 }
 
+namespace {
+// Trains one config on `comm`: the run folder (jobs::TrainFolder) is opened
+// and locked on the first rank once the config has passed every check. A
+// stop says what a rerun of the same command will do.
+void train_config(const config::Config& cfg, Communicator& comm) {
+  std::unique_ptr<jobs::TrainFolder> folder;
+  try {
+    run_train(cfg, comm, [&] {
+      folder = std::make_unique<jobs::TrainFolder>(cfg);
+      if (folder->resuming()) spdlog::info("continuing the run in {} from its resume checkpoint", folder->dir().string());
+      return folder->dir();
+    });
+  } catch (const Preempted& e) {
+    if (!folder) throw;
+    throw Preempted(std::string(e.what()) + "; " + jobs::train_rerun_hint(cfg, folder->dir()), __FILE__, __LINE__);
+  }
+}
+}  // namespace
+
 int Commands::train(World& world) {
   // Every config is read and checked on every rank before any training starts.
   std::vector<config::Config> cfgs;
   for (const auto& p : config_paths_) cfgs.push_back(config::Config::load(p, overrides_));
   const auto& first = cfgs.front();
-  Groups g = make_groups(world, first);
-  const int groups = g.count, group_id = g.id;
-  auto& group = g.group;
+  Groups g = make_groups(world, cfgs, "train");
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet train: {} rank(s) as {} group(s) of {}, {} thread(s) per rank, {} config(s), {} backend",
-                 world.comm.size(), groups, g.per_run, g.threads, cfgs.size(), world.comm.backend());
-  if (static_cast<int>(cfgs.size()) < groups && world.comm.rank() == 0)
-    spdlog::warn("{} group(s) but only {} config(s): {} group(s) stay idle", groups, cfgs.size(), groups - cfgs.size());
-  for (size_t i = static_cast<size_t>(group_id); i < cfgs.size(); i += static_cast<size_t>(groups)) {
-    if (stop_agreed(*group))
-      throw Preempted("stopped by " + signal_name(stop_requested()) + " before " + config_paths_[i] +
-                          "; rerun the same command to continue", __FILE__, __LINE__);
-    if (group->rank() == 0 && cfgs.size() > 1) spdlog::info("group {} trains {}", group_id, config_paths_[i]);
-    run_train(cfgs[i], *group);
-  }
-  finish_together(world.comm, world_timeout(world), first.get_float("runtime.collective_timeout_s"));
+                 world.comm.size(), g.count, g.per_run, g.threads, cfgs.size(), world.comm.backend());
+  if (static_cast<int>(cfgs.size()) < g.count && world.comm.rank() == 0)
+    spdlog::warn("{} group(s) but only {} config(s): {} group(s) stay idle", g.count, cfgs.size(), g.count - cfgs.size());
+  jobs::WorkQueue queue(g.job(world, first, "config"));
+  auto counter = world.comm.make_counter();
+  queue.run({[&] {
+               const int64_t i = jobs::next_index(*counter, static_cast<int64_t>(cfgs.size()), {});
+               if (i >= 0 && cfgs.size() > 1) spdlog::info("group {} trains {}", g.id, config_paths_[static_cast<size_t>(i)]);
+               return i < 0 ? std::string() : std::to_string(i);
+             },
+             [&](Communicator& work, const std::string& i) { train_config(cfgs[std::stoul(i)], work); },
+             {},
+             {}});
+  counter.reset();
+  queue.finish();
   return kExitOk;
 }
 
-std::function<void(double)> Commands::world_timeout(World& world) {
-  return [&world](double s) {
-    if (world.set_timeout) world.set_timeout(world.comm, s);
-  };
+jobs::Job Commands::Groups::job(World& world, const config::Config& cfg, const std::string& unit) const {
+  return jobs::Job{world.comm, *group, id, count, cfg.get_float("runtime.collective_timeout_s"), unit};
 }
 
-Commands::Groups Commands::make_groups(World& world, const config::Config& first) {
-  if (world.set_timeout) world.set_timeout(world.comm, first.get_float("runtime.collective_timeout_s"));
+Commands::Groups Commands::make_groups(World& world, const std::vector<config::Config>& cfgs, const char* command) {
+  std::string resolved = command;
+  for (const auto& c : cfgs) resolved += "\n" + c.to_yaml();
+  jobs::check_same_program(world.comm, world.args, resolved);
+  for (const auto& c : cfgs) jobs::check_names(c);
+  const config::Config& first = cfgs.front();
+  const double timeout = first.get_float("runtime.collective_timeout_s");
+  world.comm.set_timeout(timeout);
   int per_run = ranks_per_run_ >= 0 ? ranks_per_run_ : static_cast<int>(first.get_int("runtime.ranks_per_run"));
   const int size = world.comm.size();
   if (per_run == 0) per_run = size;
@@ -171,7 +199,7 @@ Commands::Groups Commands::make_groups(World& world, const config::Config& first
   g.count = size / per_run;
   g.id = world.comm.rank() / per_run;
   g.group = world.comm.split(g.id, world.comm.rank());
-  if (world.set_timeout) world.set_timeout(*g.group, first.get_float("runtime.collective_timeout_s"));
+  g.group->set_timeout(timeout);
   setup_logging(world.comm.rank(), g.group->rank() != 0, first.get_string("runtime.log_level"));
   g.threads = configure_threads(threads_ > 0 ? threads_ : static_cast<int>(first.get_int("runtime.threads")),
                                 world.local_ranks);
@@ -184,11 +212,11 @@ int Commands::cv(World& world) {
   if (n_splits_ > 0) sets.push_back("cv.n_splits=" + std::to_string(n_splits_));
   if (!scoring_.empty()) sets.push_back("cv.scoring=[" + scoring_ + "]");
   auto cfg = config::Config::load(config_paths_.front(), sets);
-  Groups g = make_groups(world, cfg);
+  Groups g = make_groups(world, {cfg}, "cv");
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet cv: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
                  g.per_run, g.threads);
-  auto results = cv::run_cv(cfg, world.comm, *g.group, g.id, world_timeout(world), cv_tasks_);
+  auto results = cv::run_cv(cfg, g.job(world, cfg, "task"), cv_tasks_);
   if (!cv_tasks_.empty()) return kExitOk;
   if (world.comm.rank() == 0) {
     std::cout << cv::results_table(results) << "\n";
@@ -199,13 +227,13 @@ int Commands::cv(World& world) {
 
 int Commands::compare(World& world) {
   auto cfg = config::Config::load(config_paths_.front(), overrides_);
-  Groups g = make_groups(world, cfg);
+  Groups g = make_groups(world, {cfg}, "compare");
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet compare: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(),
                  g.count, g.per_run, g.threads);
-  auto result = cv::run_compare(cfg, world.comm, *g.group, g.id, world_timeout(world));
+  auto result = compare::run_compare(cfg, g.job(world, cfg, "fold"));
   if (world.comm.rank() == 0) {
-    std::cout << cv::compare_table(result);
+    std::cout << compare::compare_table(result);
     spdlog::info("results: {}", (fs::path(result["run_dir"].get<std::string>()) / "compare.json").string());
   }
   return kExitOk;
@@ -225,11 +253,11 @@ int Commands::tune(World& world) {
   }
   TF_CHECK_INPUT(!config_paths_.empty(), "tune: give a config file (or --suggest-space MODEL)");
   auto cfg = config::Config::load(config_paths_.front(), overrides_);
-  Groups g = make_groups(world, cfg);
+  Groups g = make_groups(world, {cfg}, "tune");
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet tune: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
                  g.per_run, g.threads);
-  auto summary = tune::run_study(cfg, world.comm, *g.group, g.id, world_timeout(world));
+  auto summary = tune::run_study(cfg, g.job(world, cfg, "trial"));
   std::string dir = world.comm.rank() == 0 ? summary["study"].get<std::string>() : std::string();
   if (world.comm.rank() == 0) {
     std::cout << tune::show_text(dir, summary);
@@ -244,9 +272,9 @@ int Commands::tune(World& world) {
     params["experiment.output_dir"] = dir;
     params["experiment.name"] = "retrain";
     params["experiment.run_id"] = "";
-    auto best_cfg = tune::apply(cfg, params);
+    auto best_cfg = config::apply(cfg, params);
     if (world.comm.rank() == 0) spdlog::info("retraining the best trial's config: {}", best);
-    run_train(best_cfg, world.comm);
+    train_config(best_cfg, world.comm);
   }
   return kExitOk;
 }

@@ -7,19 +7,18 @@
 #include <string>
 #include <vector>
 
-#include <functional>
 #include <memory>
 
 #include "comm/communicator.h"
 #include "config/config.h"
+#include "jobs/queue.h"
 
 namespace tf {
 
 struct World {
   Communicator& comm;
-  int local_ranks = 1;  // ranks of this job on this node
-  // Set by train once the config is read (MpiComm only; no-op for LocalComm).
-  void (*set_timeout)(Communicator&, double) = nullptr;
+  int local_ranks = 1;            // ranks of this job on this node
+  std::vector<std::string> args;  // the command line (compared between ranks)
 };
 
 class Commands {
@@ -39,14 +38,15 @@ class Commands {
   int report(World& world);
   int study(World& world);
 
-  // Splits the world into groups of `per_run` ranks (0 = all); sets logging and threads.
+  // The start of every job over rank groups: checks that every rank runs the
+  // same command and configs, and the run-folder names; splits the world into
+  // groups of `per_run` ranks (0 = all); sets timeouts, logging and threads.
   struct Groups {
     std::unique_ptr<Communicator> group;
     int id = 0, count = 1, per_run = 1, threads = 1;
+    jobs::Job job(World& world, const config::Config& cfg, const std::string& unit) const;
   };
-  Groups make_groups(World& world, const config::Config& first);
-  // Sets the world communicator's collective timeout (no-op without MPI).
-  static std::function<void(double)> world_timeout(World& world);
+  Groups make_groups(World& world, const std::vector<config::Config>& cfgs, const char* command);
 
   CLI::App* train_ = nullptr;
   CLI::App* evaluate_ = nullptr;

@@ -14,6 +14,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "app/commands.h"
 #include "comm/mpi_comm.h"
@@ -54,10 +56,10 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
   }
   if (rc == tf::kExitPreempted && distributed) {
     // Stopped by a signal with checkpoints written: meet the other ranks
-    // (finish_together() in the job, or here) and exit normally, so no rank
+    // (WorkQueue::finish() in the job, or here) and exit normally, so no rank
     // is killed while it still writes.
     try {
-      if (world.set_timeout) world.set_timeout(world.comm, 30.0 * 24 * 3600);
+      world.comm.set_timeout(30.0 * 24 * 3600);
       tf::stop_agreed(world.comm);
     } catch (const std::exception& e) {
       spdlog::error("while stopping: {}", e.what());
@@ -65,7 +67,7 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
     }
   }
   if (rc == tf::kExitPreempted && world.comm.rank() == 0)
-    spdlog::warn("exiting with code {} (preempted: checkpoints written; rerun the same command to resume)", rc);
+    spdlog::warn("exiting with code {} (preempted)", rc);
   if (rc != tf::kExitOk && rc != tf::kExitPreempted && distributed) {
     spdlog::error("rank {} failed (exit code {}); aborting the whole job", world.comm.rank(), rc);
     spdlog::default_logger()->flush();
@@ -91,9 +93,10 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : tf::kExitBadInput;
   }
+  const std::vector<std::string> args(argv + 1, argv + argc);  // without the program's path
   if (!tf::launched_by_mpi()) {
     tf::LocalComm comm;
-    tf::World world{comm, 1, nullptr};
+    tf::World world{comm, 1, args};
     return run_guarded(cmds, world, false);
   }
   int provided = 0;
@@ -101,9 +104,7 @@ int main(int argc, char** argv) {
   int rc;
   {
     tf::MpiComm comm(MPI_COMM_WORLD, false, 600.0);
-    tf::World world{comm, local_rank_count(), [](tf::Communicator& c, double s) {
-                      if (auto* m = dynamic_cast<tf::MpiComm*>(&c)) m->set_timeout(s);
-                    }};
+    tf::World world{comm, local_rank_count(), args};
     rc = run_guarded(cmds, world, comm.size() > 1);
   }
   MPI_Finalize();

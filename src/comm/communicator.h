@@ -11,11 +11,20 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 
+#include "core/error.h"
+
 namespace tf {
+
+// A collective ended because another rank of the communicator left it after a
+// failure (Communicator::report_failure). The communicator is then unusable:
+// its ranks no longer call the same collectives.
+class PeerFailed : public Error {
+ public:
+  using Error::Error;
+};
 
 enum class DType { kFloat32, kFloat64, kInt64 };
 enum class ReduceOp { kSum, kMax, kMin };
@@ -36,7 +45,10 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string backend() const = 0;
+  virtual std::string backend() const = 0;  // for messages: "local", "mpi", "nccl"
+  // Where collectives read and write buffers: device (GPU) memory when true
+  // (NCCL), host memory otherwise. Callers place their buffers by this alone.
+  virtual bool device_buffers() const { return false; }
   bool is_distributed() const { return size() > 1; }
 
   // In-place reduction of `count` elements of `dtype` at `buf`.
@@ -51,6 +63,15 @@ class Communicator {
   // Collective: a counter shared by all ranks; destroy it collectively too.
   virtual std::unique_ptr<SharedCounter> make_counter() = 0;
 
+  // Seconds a collective may wait for the other ranks before it fails
+  // (naming the ranks that never came); a no-op where there is no deadline.
+  virtual void set_timeout(double /*seconds*/) {}
+  // Tells the other ranks that this rank will call no further collectives on
+  // this communicator (it failed): their pending and later collectives on it
+  // end with PeerFailed instead of waiting. Not collective; a no-op where
+  // nothing can be waiting (one rank).
+  virtual void report_failure() {}
+
   // Typed helpers.
   void allreduce_sum(double* v, size_t n) { allreduce(v, n, DType::kFloat64, ReduceOp::kSum); }
 };
@@ -61,13 +82,6 @@ std::string broadcast_string(Communicator& comm, std::string s);
 // Whether any rank of `comm` was asked to stop by a signal (collective; see
 // core/interrupt.h): ranks of one run take the decision together.
 bool stop_agreed(Communicator& comm);
-
-// The end of a job spread over groups: waits for every rank of `world`
-// (groups that finish early wait for the others with `set_timeout(long)`, then
-// the timeout goes back to `timeout_s`), and throws Preempted on every rank
-// when any rank was stopped by a signal, since the job's results are then
-// incomplete. Ranks that stop early meet the others here too (see main.cc).
-void finish_together(Communicator& world, const std::function<void(double)>& set_timeout, double timeout_s);
 
 // A single rank: every collective returns at once.
 class LocalComm final : public Communicator {

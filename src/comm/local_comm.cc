@@ -41,15 +41,6 @@ bool stop_agreed(Communicator& comm) {
   return f > 0;
 }
 
-void finish_together(Communicator& world, const std::function<void(double)>& set_timeout, double timeout_s) {
-  if (set_timeout) set_timeout(30.0 * 24 * 3600);  // waiting for other groups is not a hang
-  const bool stopped = stop_agreed(world);
-  if (set_timeout) set_timeout(timeout_s);
-  if (stopped)
-    throw Preempted("stopped by " + signal_name(stop_requested()) + "; rerun the same command to continue",
-                    __FILE__, __LINE__);
-}
-
 void LocalComm::allgather(const void* send, void* recv, size_t bytes) {
   if (send != recv) std::memmove(recv, send, bytes);
 }

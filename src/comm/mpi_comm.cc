@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <sstream>
 #include <thread>
 
@@ -11,6 +12,7 @@ namespace tf {
 
 namespace {
 constexpr int kNoticeTag = 7001;
+constexpr int kFailedTag = 7002;
 
 MPI_Datatype mpi_type(DType t) {
   switch (t) {
@@ -104,8 +106,32 @@ void MpiComm::drain_notices() {
   }
 }
 
+void MpiComm::report_failure() {
+  if (size_ == 1 || notices_ == MPI_COMM_NULL) return;
+  failed_notice_ = rank_;
+  for (int r = 0; r < size_; ++r) {
+    if (r == rank_) continue;
+    MPI_Request req;
+    if (MPI_Isend(&failed_notice_, 1, MPI_INT, r, kFailedTag, notices_, &req) == MPI_SUCCESS) MPI_Request_free(&req);
+  }
+}
+
 void MpiComm::wait(MPI_Request& req, const char* op, size_t bytes, const char* file, int line) {
   using Clock = std::chrono::steady_clock;
+  auto peer_failed = [&] {
+    if (failed_peer_ < 0) {
+      int flag = 0;
+      MPI_Status st;
+      MPI_Iprobe(MPI_ANY_SOURCE, kFailedTag, notices_, &flag, &st);
+      if (!flag) return;
+      int v = 0;
+      MPI_Recv(&v, 1, MPI_INT, st.MPI_SOURCE, kFailedTag, notices_, MPI_STATUS_IGNORE);
+      failed_peer_ = st.MPI_SOURCE;
+    }
+    throw PeerFailed(where() + ": " + op + " abandoned: group rank " + std::to_string(failed_peer_) +
+                         " failed and left the collectives",
+                     file, line);
+  };
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration<double>(rank_ == 0 ? timeout_s_ : timeout_s_ + 5.0);
   int done = 0;
@@ -114,6 +140,7 @@ void MpiComm::wait(MPI_Request& req, const char* op, size_t bytes, const char* f
     check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), op, file, line);
     if (done) return;
     if (rank_ == 0) drain_notices();
+    peer_failed();
     if (Clock::now() > deadline) break;
     if (++spins > 2000) std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
@@ -190,7 +217,9 @@ class MpiCounter final : public SharedCounter {
   ~MpiCounter() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (finalized) return;
+    // MPI_Win_free is collective: not while an error ends this rank alone
+    // (the job is aborted next), else it would wait for ranks still working.
+    if (finalized || std::uncaught_exceptions() > 0) return;
     MPI_Win_unlock_all(win_);
     MPI_Win_free(&win_);
   }

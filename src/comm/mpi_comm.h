@@ -4,7 +4,8 @@
 // with a deadline (`timeout_s`, default 600 s). Each rank also tells the
 // group's first rank, with a tiny fire-and-forget message, which collective it
 // has reached; when a wait times out, the first rank can name the ranks that
-// never arrived. A timeout or an MPI error raises CommError carrying rank,
+// never arrived. A rank that fails tells the others (report_failure), and a
+// rank waiting in a collective ends it with PeerFailed. A timeout or an MPI error raises CommError carrying rank,
 // host, operation and file:line; the app turns it into MPI_Abort so the whole
 // job ends instead of hanging.
 //
@@ -49,7 +50,8 @@ class MpiComm final : public Communicator {
   MPI_Comm handle() const { return comm_; }
   int world_rank() const { return world_rank_; }
   double timeout() const { return timeout_s_; }
-  void set_timeout(double seconds) { timeout_s_ = seconds; }
+  void set_timeout(double seconds) override { timeout_s_ = seconds; }
+  void report_failure() override;
   // Number of collectives this rank has entered.
   uint64_t ops() const { return ops_; }
 
@@ -68,6 +70,8 @@ class MpiComm final : public Communicator {
   uint64_t ops_ = 0;
   std::vector<uint64_t> ring_;        // send buffers of arrival notices
   std::vector<uint64_t> arrived_;     // first rank only: last collective each rank reached
+  int failed_notice_ = 0;             // send buffer of report_failure()
+  int failed_peer_ = -1;              // a rank that reported a failure, once seen
   std::string host_;
 };
 

@@ -13,6 +13,8 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "jobs/queue.h"
+#include "jobs/run_folder.h"
 #include "core/interrupt.h"
 #include "cv/splitters.h"
 #include "data/h5io.h"
@@ -134,26 +136,24 @@ TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dat
   s.test.num_classes = labels.num_classes;
   s.has_test = true;
   s.rows = {{"data", path}, {"train", train_rows}, {"val", val_rows}, {"test", test_sorted}};
-  return train_split(cfg, group, s, [&] { return reuse_or_fresh(task_dir); }, /*keep_test_proba=*/true, extra);
+  return train_split(cfg, group, s, [&] { return jobs::reuse_or_fresh(task_dir); }, /*keep_test_proba=*/true, extra);
 }
 
-void run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels, const Task& t,
-              const fs::path& run_dir) {
+nlohmann::json run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels,
+                        const Task& t, const fs::path& run_dir) {
   auto t0 = std::chrono::steady_clock::now();
   TrainOutput out = train_task(cfg, group, labels, t, run_dir / "folds" / t.name);
-  if (group.rank() != 0) return;
+  if (group.rank() != 0) return {};
   std::vector<int64_t> test_sorted = t.test;
   std::sort(test_sorted.begin(), test_sorted.end());
-  const size_t val_rows = out.summary["rows"]["val"].get<size_t>();
-  const size_t train_rows = out.summary["rows"]["train"].get<size_t>();
   nlohmann::json r;
   r["task"] = t.name;
   r["outer"] = t.outer;
   r["inner"] = t.inner;
   r["group"] = group_id;
   r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r["train_rows"] = train_rows;
-  r["val_rows"] = val_rows;
+  r["train_rows"] = out.summary["rows"]["train"].get<size_t>();
+  r["val_rows"] = out.summary["rows"]["val"].get<size_t>();
   r["test_rows"] = test_sorted;
   std::vector<int64_t> truth;
   for (auto row : test_sorted) truth.push_back(labels.y[row]);
@@ -161,14 +161,16 @@ void run_task(const config::Config& cfg, Communicator& group, int group_id, cons
   r["proba"] = out.test_proba;
   r["test"] = out.summary["test"];
   r["epochs_run"] = out.summary["epochs_run"];
-  atomic_write(run_dir / "folds" / (t.name + ".json"), r.dump() + "\n");
-  spdlog::info("group {}: {} done in {:.1f}s: {}", group_id, t.name, r["seconds"].get<double>(),
-               [&] {
-                 std::string m;
-                 for (const auto& k : cfg.at("cv.scoring"))
-                   m += k.get<std::string>() + " " + std::to_string(r["test"][k.get<std::string>()].get<double>()) + "  ";
-                 return m;
-               }());
+  return r;
+}
+
+void save_task(const config::Config& cfg, const nlohmann::json& r, const fs::path& run_dir) {
+  atomic_write(run_dir / "folds" / (r["task"].get<std::string>() + ".json"), r.dump() + "\n");
+  std::string m;
+  for (const auto& k : cfg.at("cv.scoring"))
+    m += k.get<std::string>() + " " + std::to_string(r["test"][k.get<std::string>()].get<double>()) + "  ";
+  spdlog::info("group {}: {} done in {:.1f}s: {}", r["group"].get<int>(), r["task"].get<std::string>(),
+               r["seconds"].get<double>(), m);
 }
 
 namespace {
@@ -281,17 +283,38 @@ std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::ve
   return tasks;
 }
 
-fs::path cv_run_dir(const config::Config& cfg) {
-  return resumable_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
-                       cfg.get_string("experiment.run_id"), "cv-", cfg.to_yaml());
-}
+fs::path cv_run_dir(const config::Config& cfg) { return jobs::job_dir(cfg, "cv-"); }
 
-nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
-                      const std::function<void(double)>& wait_timeout, const std::vector<int64_t>& only) {
+namespace {
+// "cv progress: 3/5 tasks done, 2 running, f1_macro mean so far 0.8123, ETA 1m02s";
+// each fold file is parsed once (kept in `seen`).
+std::string progress_line(const config::Config& cfg, const std::vector<Task>& tasks, const fs::path& run_dir,
+                          const jobs::Progress& progress, std::map<size_t, double>& seen) {
+  int64_t done = 0;
+  std::vector<double> scores;  // the first scoring metric of the finished outer folds
+  const std::string metric = cfg.at("cv.scoring")[0].get<std::string>();
+  for (size_t k = 0; k < tasks.size(); ++k) {
+    auto it = seen.find(k);
+    if (it == seen.end()) {
+      const fs::path f = run_dir / "folds" / (tasks[k].name + ".json");
+      if (!fs::exists(f)) continue;
+      it = seen.emplace(k, nlohmann::json::parse(read_file(f))["test"][metric].get<double>()).first;
+    }
+    ++done;
+    if (tasks[k].inner < 0) scores.push_back(it->second);
+  }
+  return progress.line("cv", done, "tasks done",
+                       fmt::format(", {} running, {} mean so far {:.4f}", progress.running(done), metric,
+                                   scores.empty() ? NAN : mean_of(scores)));
+}
+}  // namespace
+
+nlohmann::json run_cv(const config::Config& cfg, const jobs::Job& job, const std::vector<int64_t>& only) {
   TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 data file");
   Dataset labels = read_labels(cfg.get_string("data.path"));
   std::vector<std::string> warnings;
   std::vector<Task> tasks = plan(cfg, labels, &warnings);
+  Communicator& world = job.world;
   const bool leader = world.rank() == 0;
   std::vector<bool> wanted(tasks.size(), only.empty());
   for (int64_t k : only) {
@@ -300,79 +323,52 @@ nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicat
                        std::to_string(tasks.size() - 1) + ")");
     wanted[static_cast<size_t>(k)] = true;
   }
-  if (leader)
-    for (const auto& w : warnings) spdlog::warn("cv.method {}: {}", cfg.get_string("cv.method"), w);
+  auto done_file = [&](size_t k) { return fs::path("folds") / (tasks[k].name + ".json"); };
 
-  // The run folder: created, or resumed when it holds the same resolved config.
+  // The run folder: created, or resumed when it holds the same resolved config;
+  // locked (shared between array tasks that split the folds with --tasks).
+  jobs::JobFolder folder;
   std::string dir;
+  int64_t done_at_start = 0;
   if (leader) {
-    fs::path run = cv_run_dir(cfg);
-    open_resumable(run, cfg.to_yaml(), "CV");
-    fs::create_directories(run / "folds");
-    int done = 0;
-    for (const auto& t : tasks) done += fs::exists(run / "folds" / (t.name + ".json"));
-    spdlog::info("cv {} with {} task(s) in {}{}", cfg.get_string("cv.method"), tasks.size(), run.string(),
-                 done ? " (resuming: " + std::to_string(done) + " done already)" : std::string());
-    dir = run.string();
+    for (const auto& w : warnings) spdlog::warn("cv.method {}: {}", cfg.get_string("cv.method"), w);
+    folder = jobs::open_job_folder(cfg, "cv-", "CV", true,
+                                   only.empty() ? jobs::FolderLock::Mode::kExclusive : jobs::FolderLock::Mode::kShared);
+    fs::create_directories(folder.dir / "folds");
+    for (size_t k = 0; k < tasks.size(); ++k) done_at_start += fs::exists(folder.dir / done_file(k));
+    spdlog::info("cv {} with {} task(s) in {}{}", cfg.get_string("cv.method"), tasks.size(), folder.dir.string(),
+                 done_at_start ? " (resuming: " + std::to_string(done_at_start) + " done already)" : std::string());
+    dir = folder.dir.string();
   }
   const fs::path run_dir = broadcast_string(world, dir);
 
-  // Dynamic scheduling: each group's first rank takes the next task number.
-  const auto t_start = std::chrono::steady_clock::now();
-  int64_t finished_here = 0;
+  jobs::WorkQueue queue(job);
+  auto counter = world.make_counter();
+  const jobs::Progress progress(static_cast<int64_t>(tasks.size()), done_at_start, job.groups);
   std::map<size_t, double> seen;  // task -> score, for the progress lines
-  const int64_t groups_hint = world.size() / std::max(1, group.size());  // groups work in parallel
-  {
-    auto counter = world.make_counter();
-    while (true) {
-      int64_t t = -1;
-      if (stop_agreed(group))
-        throw Preempted("stopped by " + signal_name(stop_requested()) + " between folds; rerun the same command "
-                        "to continue", __FILE__, __LINE__);
-      if (group.rank() == 0) {
-        do {
-          t = counter->next();
-        } while (t < static_cast<int64_t>(tasks.size()) &&
-                 (!wanted[static_cast<size_t>(t)] || fs::exists(run_dir / "folds" / (tasks[t].name + ".json"))));
-        if (t >= static_cast<int64_t>(tasks.size())) t = -1;
-      }
-      group.broadcast(&t, sizeof t, 0);
-      if (t < 0) break;
-      if (group.rank() == 0) spdlog::info("group {} starts {}", group_id, tasks[static_cast<size_t>(t)].name);
-      run_task(cfg, group, group_id, labels, tasks[static_cast<size_t>(t)], run_dir);
-      if (group.rank() == 0) {  // one progress line per finished fold
-        // Finished folds of every group; each fold file is parsed once (kept in `seen`).
-        int64_t done = 0;
-        std::vector<double> scores;  // the first scoring metric of the finished outer folds
-        const std::string metric = cfg.at("cv.scoring")[0].get<std::string>();
-        for (size_t k = 0; k < tasks.size(); ++k) {
-          auto it = seen.find(k);
-          if (it == seen.end()) {
-            const fs::path f = run_dir / "folds" / (tasks[k].name + ".json");
-            if (!fs::exists(f)) continue;
-            it = seen.emplace(k, nlohmann::json::parse(read_file(f))["test"][metric].get<double>()).first;
-          }
-          ++done;
-          if (tasks[k].inner < 0) scores.push_back(it->second);
-        }
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-        ++finished_here;
-        const double eta = elapsed / static_cast<double>(finished_here) *
-                           static_cast<double>(static_cast<int64_t>(tasks.size()) - done) /
-                           static_cast<double>(std::max<int64_t>(1, groups_hint));
-        const int64_t left = static_cast<int64_t>(tasks.size()) - done;
-        spdlog::info("cv progress: {}/{} tasks done, {} running, {} mean so far {:.4f}{}", done, tasks.size(),
-                     std::min(left, groups_hint), metric, scores.empty() ? NAN : mean_of(scores),
-                     left > 0 ? fmt::format(", ETA {}m{:02d}s", static_cast<int>(eta) / 60, static_cast<int>(eta) % 60)
-                              : std::string());
-      }
-    }
-    finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));
-  }
+  nlohmann::json record;
+  queue.run({[&] {
+               int64_t t = jobs::next_index(*counter, static_cast<int64_t>(tasks.size()), [&](int64_t i) {
+                 return !wanted[static_cast<size_t>(i)] || fs::exists(run_dir / done_file(static_cast<size_t>(i)));
+               });
+               if (t >= 0) spdlog::info("group {} starts {}", job.group_id, tasks[static_cast<size_t>(t)].name);
+               return t < 0 ? std::string() : std::to_string(t);
+             },
+             [&](Communicator& work, const std::string& t) {
+               record = run_task(cfg, work, job.group_id, labels, tasks[std::stoul(t)], run_dir);
+             },
+             [&](const std::string&) {
+               if (job.group.rank() != 0) return;
+               save_task(cfg, record, run_dir);
+               spdlog::info("{}", progress_line(cfg, tasks, run_dir, progress, seen));
+             },
+             {}});
+  counter.reset();
+  queue.finish();
   if (!leader) return {};
   if (!only.empty()) {
     int done = 0;
-    for (const auto& t : tasks) done += fs::exists(run_dir / "folds" / (t.name + ".json"));
+    for (size_t k = 0; k < tasks.size(); ++k) done += fs::exists(run_dir / done_file(k));
     spdlog::info("{} of {} task(s) done in {}; `trainfleet cv` with the same config aggregates them once all are",
                  done, tasks.size(), run_dir.string());
     return {};

@@ -8,7 +8,7 @@
 // (normaliser fitted on the fold's training rows only, a stratified seeded
 // validation split taken from them for the callbacks) and writes its result
 // atomically to folds/<task>.json; a rerun of the same command skips tasks
-// whose result exists. World rank 0 then aggregates cv_results.json and
+// whose result exists. The folder is locked while a CV uses it. World rank 0 then aggregates cv_results.json and
 // oof_predictions.csv.
 //
 // Rank contract: every rank of the world calls run_cv with the same config;
@@ -16,7 +16,6 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "data/dataset.h"
+#include "jobs/queue.h"
 #include "train/run.h"
 
 namespace tf::cv {
@@ -46,23 +46,24 @@ std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::ve
 TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dataset& labels, const Task& task,
                        const std::filesystem::path& task_dir, const std::vector<Callback*>& extra = {});
 
-// Trains `task` on this group into run_dir/folds/<task>/ and, on the group's
-// first rank, writes run_dir/folds/<task>.json (test rows, labels, probabilities, metrics).
-void run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels, const Task& task,
-              const std::filesystem::path& run_dir);
+// Trains `task` on this group into run_dir/folds/<task>/; returns, on the
+// group's first rank, the task's record (test rows, labels, probabilities, metrics).
+nlohmann::json run_task(const config::Config& cfg, Communicator& group, int group_id, const Dataset& labels,
+                        const Task& task, const std::filesystem::path& run_dir);
+
+// Writes a record of run_task to run_dir/folds/<task>.json and logs its scores.
+void save_task(const config::Config& cfg, const nlohmann::json& record, const std::filesystem::path& run_dir);
 
 // Reads every task's folds/<task>.json under `run_dir` and writes cv_results.json
 // (per-fold and mean/std scores, pooled out-of-fold metrics) and oof_predictions.csv.
 nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const std::vector<Task>& tasks,
                          const std::filesystem::path& run_dir);
 
-// Runs the CV; returns cv_results.json's content on world rank 0 (empty elsewhere).
-// `wait_timeout(seconds)` sets the world communicator's collective timeout
-// (raised while groups wait for each other at the end).
+// Runs the CV as a job over rank groups (jobs/queue.h); returns cv_results.json's
+// content on world rank 0 (empty elsewhere). A failure on any rank aborts it.
 // `only`: run just these task indices (a Slurm array task's share) and return
 // without aggregating; empty means every task, then aggregate.
-nlohmann::json run_cv(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
-                      const std::function<void(double)>& wait_timeout, const std::vector<int64_t>& only = {});
+nlohmann::json run_cv(const config::Config& cfg, const jobs::Job& job, const std::vector<int64_t>& only = {});
 
 // The run folder of a CV: experiment.run_id, or "cv-" + a hash of the resolved
 // config, so that rerunning the same command resumes it.

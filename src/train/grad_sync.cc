@@ -24,7 +24,7 @@ GradSync::GradSync(Communicator& comm, const std::vector<torch::Tensor>& params,
   }
   if (start < params.size()) bounds_.emplace_back(start, params.size());
   // Buffers live where the communicator reduces: GPU memory for NCCL, host memory for MPI.
-  torch::Device dev = comm.backend() == "nccl" && !params.empty() ? params[0].device() : torch::Device(torch::kCPU);
+  torch::Device dev = comm.device_buffers() && !params.empty() ? params[0].device() : torch::Device(torch::kCPU);
   for (auto [a, z] : bounds_) {
     int64_t n = 0;
     for (size_t i = a; i < z; ++i) n += params[i].numel();
@@ -68,7 +68,7 @@ void GradSync::broadcast_parameters(const std::vector<torch::Tensor>& params, co
   torch::NoGradGuard ng;
   std::vector<torch::Tensor> all = params;
   all.insert(all.end(), buffers.begin(), buffers.end());
-  const bool on_device = comm_.backend() == "nccl";
+  const bool on_device = comm_.device_buffers();
   for (auto& t : all) {
     auto c = on_device ? t.contiguous() : t.to(torch::kCPU).contiguous();
     comm_.broadcast(c.data_ptr(), static_cast<size_t>(c.numel() * c.element_size()), 0);

@@ -324,19 +324,11 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
   return out;
 }
 
-nlohmann::json run_train(const config::Config& cfg, Communicator& comm) {
+nlohmann::json run_train(const config::Config& cfg, Communicator& comm,
+                         const std::function<fs::path()>& make_run_dir) {
   TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 training file");
   TrainSplit s = load_splits(cfg);
-  TrainOutput out = train_split(cfg, comm, s, [&] {
-    // With an explicit run_id, an unfinished run of the same config that left
-    // a resume checkpoint (killed, preempted) is continued instead.
-    const std::string id = cfg.get_string("experiment.run_id");
-    const fs::path d = fs::path(cfg.get_string("experiment.output_dir")) / cfg.get_string("experiment.name") / id;
-    if (!id.empty() && fs::exists(d / "resume" / "state.json") && !fs::exists(d / "summary.json") &&
-        fs::exists(d / "config.yaml") && read_file(d / "config.yaml") == cfg.to_yaml())
-      return d;
-    return create_run_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"), id);
-  });
+  TrainOutput out = train_split(cfg, comm, s, make_run_dir);
   const nlohmann::json& summary = out.summary;
   if (comm.rank() == 0) {
     const char* which = s.has_test ? "test" : s.has_val ? "val" : nullptr;

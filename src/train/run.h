@@ -47,8 +47,10 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
                         const std::function<std::filesystem::path()>& make_run_dir, bool keep_test_proba = false,
                         const std::vector<Callback*>& extra_callbacks = {});
 
-// Trains the config's model; returns summary.json's content (with "run_dir").
-nlohmann::json run_train(const config::Config& cfg, Communicator& comm);
+// Trains the config's model into the folder `make_run_dir` returns (see
+// train_split; jobs::TrainFolder); returns summary.json's content (with "run_dir").
+nlohmann::json run_train(const config::Config& cfg, Communicator& comm,
+                         const std::function<std::filesystem::path()>& make_run_dir);
 
 // Loads a finished run and evaluates it on `data`; returns the metrics.
 nlohmann::json run_evaluate(const std::filesystem::path& run_dir, const std::filesystem::path& data,

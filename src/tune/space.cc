@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "config/apply.h"
 #include "config/schema.h"
 #include "core/error.h"
 #include "core/strings.h"
@@ -20,12 +21,6 @@ std::vector<std::string> all_keys() {
   return k;
 }
 }  // namespace
-
-config::Config apply(const config::Config& base, const nlohmann::json& params) {
-  nlohmann::json doc = base.doc();
-  for (auto it = params.begin(); it != params.end(); ++it) doc[config::pointer(it.key())] = it.value();
-  return config::Config::resolve(doc, "tuned config");
-}
 
 bool active(const Param& p, const nlohmann::json& params, const config::Config& base) {
   for (const auto& [path, value] : p.when) {
@@ -109,7 +104,7 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
     }
     for (const auto& v : probes) {
       try {
-        apply(base, {{path, v}});
+        config::apply(base, {{path, v}});
       } catch (const BadInput& e) {
         bad(path, "value " + v.dump() + " is not valid: " + e.what());
       }

@@ -43,9 +43,6 @@ nlohmann::json suggest_space(const std::string& model);
 // Whether `p` is active for the values chosen so far (falling back to `base`).
 bool active(const Param& p, const nlohmann::json& params, const config::Config& base);
 
-// `base` with `params` ({dotted path: value}) applied and validated.
-config::Config apply(const config::Config& base, const nlohmann::json& params);
-
 // Grid points of a parameter (categorical choices, `values`, or int range by step).
 std::vector<nlohmann::json> grid_values(const Param& p);
 

@@ -18,7 +18,6 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,6 +25,7 @@
 
 #include "comm/communicator.h"
 #include "config/config.h"
+#include "jobs/queue.h"
 #include "tune/sampler.h"
 
 namespace tf::tune {
@@ -39,10 +39,10 @@ std::filesystem::path study_dir(const config::Config& cfg);
 // Trials as the journal tells them (the last record of each trial wins).
 std::vector<TrialState> load_trials(const std::filesystem::path& dir);
 
-// Runs (or resumes) the study; on world rank 0 returns the summary (best trial,
-// counts); `wait_timeout(s)` sets the world communicator's collective timeout.
-nlohmann::json run_study(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
-                         const std::function<void(double)>& wait_timeout);
+// Runs (or resumes) the study as a job over rank groups (jobs/queue.h): an
+// error on any rank of a group fails that trial on every rank of the group,
+// with its reason. On world rank 0 returns the summary (best trial, counts).
+nlohmann::json run_study(const config::Config& cfg, const jobs::Job& job);
 
 // trials.csv and best_trial.json from the journal; returns the summary.
 nlohmann::json write_outputs(const std::filesystem::path& dir, const config::Config& cfg);

@@ -32,21 +32,4 @@ TEST(Fs, FailedWriterKeepsOldFile) {
   EXPECT_EQ(files, 1);
 }
 
-TEST(Fs, RunDirIsNeverReused) {
-  test::TempDir dir;
-  auto a = create_run_dir(dir.path(), "exp", "");
-  auto b = create_run_dir(dir.path(), "exp", "");
-  EXPECT_NE(a, b);
-  EXPECT_TRUE(fs::is_directory(a));
-  EXPECT_TRUE(fs::is_directory(b));
-  auto c = create_run_dir(dir.path(), "exp", "fixed");
-  EXPECT_EQ(c.filename(), "fixed");
-  try {
-    create_run_dir(dir.path(), "exp", "fixed");
-    FAIL() << "expected BadInput";
-  } catch (const BadInput& e) {
-    EXPECT_NE(std::string(e.what()).find("exists already"), std::string::npos);
-  }
-}
-
 }  // namespace tf

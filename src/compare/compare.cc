@@ -1,4 +1,4 @@
-#include "cv/compare.h"
+#include "compare/compare.h"
 
 #include <spdlog/spdlog.h>
 
@@ -9,17 +9,19 @@
 #include <set>
 #include <sstream>
 
+#include "config/apply.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "core/interrupt.h"
 #include "cv/runner.h"
 #include "cv/stats.h"
+#include "jobs/run_folder.h"
 #include "data/h5io.h"
 #include "models/classical.h"
 #include "train/metrics.h"
-#include "tune/space.h"
 
-namespace tf::cv {
+namespace tf::compare {
+
+using cv::Task;
 
 namespace {
 
@@ -95,7 +97,7 @@ std::vector<Entry> parse_entries(const config::Config& base) {
         }
       }
       try {
-        en.cfg = tune::apply(base, params);
+        en.cfg = config::apply(base, params);
       } catch (const BadInput& err) {
         throw BadInput(where + ": " + err.what(), __FILE__, __LINE__);
       }
@@ -185,7 +187,7 @@ json statistics(const std::vector<Entry>& entries, const std::map<std::string, j
   json pairs = json::array(), verdict = json::array();
   for (size_t i = 0; i < rows.size(); ++i)
     for (size_t j = i + 1; j < rows.size(); ++j) {
-      PairedTest t = corrected_resampled_t_test(rows[i].scores, rows[j].scores, n_train, n_test);
+      cv::PairedTest t = cv::corrected_resampled_t_test(rows[i].scores, rows[j].scores, n_train, n_test);
       const bool sig = t.p < alpha;
       pairs.push_back({{"a", rows[i].name}, {"b", rows[j].name}, {"mean_diff", t.mean_diff},
                        {"t", std::isfinite(t.t) ? json(t.t) : json(nullptr)}, {"df", t.df}, {"p", t.p},
@@ -206,65 +208,70 @@ json statistics(const std::vector<Entry>& entries, const std::map<std::string, j
 
 }  // namespace
 
-fs::path compare_dir(const config::Config& cfg) {
-  return resumable_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
-                       cfg.get_string("experiment.run_id"), "compare-", cfg.to_yaml());
-}
+fs::path compare_dir(const config::Config& cfg) { return jobs::job_dir(cfg, "compare-"); }
 
-json run_compare(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
-                 const std::function<void(double)>& wait_timeout) {
+json run_compare(const config::Config& cfg, const jobs::Job& job) {
   TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 data file");
   TF_CHECK_INPUT(!cfg.get_bool("cv.nested"), "cv.nested: compare runs plain (not nested) cross-validation");
   const std::vector<Entry> entries = parse_entries(cfg);  // every rank checks (exit 2 alike)
   Dataset labels = read_labels(cfg.get_string("data.path"));
   std::vector<std::string> warnings;
-  const std::vector<Task> tasks = plan(cfg, labels, &warnings);
+  const std::vector<Task> tasks = cv::plan(cfg, labels, &warnings);
   TF_CHECK_INPUT(tasks.size() >= 2, "cv.n_splits: compare needs at least 2 folds for its tests");
   const std::string metric = cfg.get_string("compare.metric");
   std::vector<const Entry*> models;
   for (const auto& e : entries)
     if (!e.ensemble) models.push_back(&e);
+  Communicator& world = job.world;
 
+  jobs::JobFolder folder;
   std::string dir;
   if (world.rank() == 0) {
     for (const auto& w : warnings) spdlog::warn("cv.method {}: {}", cfg.get_string("cv.method"), w);
-    fs::path d = compare_dir(cfg);
-    open_resumable(d, cfg.to_yaml(), "compare");
+    folder = jobs::open_job_folder(cfg, "compare-", "compare");
     for (const auto* e : models) {
-      fs::create_directories(d / "entries" / e->name / "folds");
-      atomic_write(d / "entries" / e->name / "config.yaml", e->cfg.to_yaml());
+      fs::create_directories(folder.dir / "entries" / e->name / "folds");
+      atomic_write(folder.dir / "entries" / e->name / "config.yaml", e->cfg.to_yaml());
     }
-    spdlog::info("compare: {} entries x {} folds in {}", entries.size(), tasks.size(), d.string());
-    dir = d.string();
+    spdlog::info("compare: {} entries x {} folds in {}", entries.size(), tasks.size(), folder.dir.string());
+    dir = folder.dir.string();
   }
   const fs::path root = broadcast_string(world, dir);
   const fs::path edir = root / "entries";
 
-  // Dynamic scheduling over (model entry, fold) pairs.
-  {
-    auto counter = world.make_counter();
-    const int64_t total = static_cast<int64_t>(models.size() * tasks.size());
-    while (true) {
-      if (stop_agreed(group))
-        throw Preempted("stopped by " + signal_name(stop_requested()) + " between folds; rerun the same command "
-                        "to continue", __FILE__, __LINE__);
-      int64_t j = -1;
-      if (group.rank() == 0) {
-        do {
-          j = counter->next();
-        } while (j < total && fs::exists(edir / models[static_cast<size_t>(j) / tasks.size()]->name / "folds" /
-                                         (tasks[static_cast<size_t>(j) % tasks.size()].name + ".json")));
-        if (j >= total) j = -1;
-      }
-      group.broadcast(&j, sizeof j, 0);
-      if (j < 0) break;
-      const Entry& e = *models[static_cast<size_t>(j) / tasks.size()];
-      const Task& t = tasks[static_cast<size_t>(j) % tasks.size()];
-      if (group.rank() == 0) spdlog::info("group {} starts {} {}", group_id, e.name, t.name);
-      run_task(e.cfg, group, group_id, labels, t, edir / e.name);
-    }
-    finish_together(world, wait_timeout, cfg.get_float("runtime.collective_timeout_s"));
-  }
+  // Every (model entry, fold) pair is one task of the queue.
+  const int64_t total = static_cast<int64_t>(models.size() * tasks.size());
+  auto entry_of = [&](int64_t j) -> const Entry& { return *models[static_cast<size_t>(j) / tasks.size()]; };
+  auto task_of = [&](int64_t j) -> const Task& { return tasks[static_cast<size_t>(j) % tasks.size()]; };
+  auto done_file = [&](int64_t j) { return edir / entry_of(j).name / "folds" / (task_of(j).name + ".json"); };
+  int64_t done_at_start = 0;
+  if (world.rank() == 0)
+    for (int64_t j = 0; j < total; ++j) done_at_start += fs::exists(done_file(j));
+  jobs::WorkQueue queue(job);
+  auto counter = world.make_counter();
+  const jobs::Progress progress(total, done_at_start, job.groups);
+  json record;
+  queue.run({[&] {
+               const int64_t j = jobs::next_index(*counter, total, [&](int64_t i) { return fs::exists(done_file(i)); });
+               if (j >= 0) spdlog::info("group {} starts {} {}", job.group_id, entry_of(j).name, task_of(j).name);
+               return j < 0 ? std::string() : std::to_string(j);
+             },
+             [&](Communicator& work, const std::string& t) {
+               const int64_t j = std::stoll(t);
+               record = cv::run_task(entry_of(j).cfg, work, job.group_id, labels, task_of(j), edir / entry_of(j).name);
+             },
+             [&](const std::string& t) {
+               if (job.group.rank() != 0) return;
+               const int64_t j = std::stoll(t);
+               cv::save_task(entry_of(j).cfg, record, edir / entry_of(j).name);
+               int64_t done = 0;
+               for (int64_t i = 0; i < total; ++i) done += fs::exists(done_file(i));
+               spdlog::info("{}", progress.line("compare", done, "folds done",
+                                                ", " + std::to_string(progress.running(done)) + " running"));
+             },
+             {}});
+  counter.reset();
+  queue.finish();
   if (world.rank() != 0) return {};
 
   std::map<std::string, json> results;
@@ -273,7 +280,7 @@ json run_compare(const config::Config& cfg, Communicator& world, Communicator& g
     // The ranking metric joins cv.scoring so that the summary holds it.
     json scoring = cfg.at("cv.scoring");
     if (std::find(scoring.begin(), scoring.end(), json(metric)) == scoring.end()) scoring.push_back(metric);
-    results[e.name] = aggregate(tune::apply(e.cfg, json{{"cv.scoring", scoring}}), labels, tasks, edir / e.name);
+    results[e.name] = cv::aggregate(config::apply(e.cfg, json{{"cv.scoring", scoring}}), labels, tasks, edir / e.name);
   }
   json out = statistics(entries, results, metric, cfg.get_float("compare.alpha"), tasks);
   out["run_dir"] = root.string();
@@ -341,4 +348,4 @@ std::string compare_table(const json& r) {
   return os.str();
 }
 
-}  // namespace tf::cv
+}  // namespace tf::compare
