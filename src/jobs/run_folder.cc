@@ -192,8 +192,8 @@ TrainFolder::TrainFolder(const config::Config& cfg) {
   if (ec) throw BadInput("cannot create run folder " + dir_.string() + ": " + ec.message(), __FILE__, __LINE__);
   lock_ = std::make_unique<FolderLock>(dir_, "run");
   TF_CHECK_INPUT(!fs::exists(dir_ / "summary.json"),
-                 "run folder " + dir_.string() + " holds a finished run (summary.json); a run never overwrites "
-                 "another (choose another experiment.run_id)");
+                 "run folder " + dir_.string() + " exists already and holds a finished run (summary.json); a run "
+                 "never overwrites another (choose another experiment.run_id)");
   if (fs::exists(dir_ / "config.yaml")) {
     TF_CHECK_INPUT(read_file(dir_ / "config.yaml") == cfg.to_yaml(),
                    "run folder " + dir_.string() + " holds a run of another config; a run never overwrites another "

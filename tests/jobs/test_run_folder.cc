@@ -7,6 +7,7 @@
 #include <csignal>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "comm/communicator.h"
 #include "core/error.h"
@@ -56,13 +57,13 @@ pid_t hold_lock_in_child(const fs::path& dir) {
 }  // namespace
 
 TEST(RunFolder, NamesThatWouldLeaveTheOutputFolderAreRefusedNamingTheKey) {
-  for (const std::string bad : {"/", "../../x", "a/b", "/abs/path", "..", ".", "", std::string("a\nb"),
+  for (const std::string& bad : std::vector<std::string>{"/", "../../x", "a/b", "/abs/path", "..", ".", "", std::string("a\nb"),
                                 std::string("a\0b", 3), std::string(201, 'x'), "tab\there"}) {
     std::string msg = bad_input([&] { check_name("experiment.run_id", bad); });
     EXPECT_NE(msg.find("experiment.run_id"), std::string::npos) << "accepted: " << bad;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << "the message must stay one line: " << msg;
   }
-  for (const std::string good : {"default", "run-1", "cv_2026.12.02", std::string(200, 'x'), "Ünïcode"})
+  for (const std::string& good : std::vector<std::string>{"default", "run-1", "cv_2026.12.02", std::string(200, 'x'), "Ünïcode"})
     EXPECT_EQ(bad_input([&] { check_name("experiment.name", good); }), "") << good;
 }
 
