@@ -40,6 +40,10 @@ void open_resumable(const fs::path& dir, const std::string& config_yaml, const s
 // else emptied and created afresh.
 fs::path reuse_or_fresh(const fs::path& dir);
 
+// BadInput naming `what` and the file unless `path` is a regular file (or a
+// link to one): a folder, FIFO, socket or device would read as empty or block.
+void check_regular_file(const fs::path& path, const std::string& what);
+
 // Reads a whole file; throws BadInput naming the file when it cannot be read.
 std::string read_file(const fs::path& path);
 
