@@ -55,65 +55,84 @@ class Converter {
  public:
   explicit Converter(const std::string& source) : source_(source) {}
 
-  json convert(const YAML::Node& n, const std::string& path) {
+  json convert(const YAML::Node& n) {
     if (++values_ > kMaxValues)
-      fail(n, path, "the document expands to more than " + std::to_string(kMaxValues) +
-                        " values (aliases repeat nodes: is this an alias bomb?)");
+      fail(n, "the document expands to more than " + std::to_string(kMaxValues) +
+                  " values (aliases repeat nodes: is this an alias bomb?)");
     for (const auto& a : ancestors_)
-      if (a.is(n)) fail(n, path, "an alias refers to a node that contains it (a cycle)");
-    if (ancestors_.size() >= kMaxDepth)
-      fail(n, path, "nested deeper than " + std::to_string(kMaxDepth) + " levels");
+      if (a.is(n)) fail(n, "an alias refers to a node that contains it (a cycle)");
+    if (ancestors_.size() >= kMaxDepth) fail(n, "nested deeper than " + std::to_string(kMaxDepth) + " levels");
     switch (n.Type()) {
       case YAML::NodeType::Null:
       case YAML::NodeType::Undefined: return nullptr;
       case YAML::NodeType::Scalar:
-        if (n.Scalar().find('\0') != std::string::npos)
-          fail(n, path, "the value contains a NUL character (\\0)");
+        if (n.Scalar().find('\0') != std::string::npos) fail(n, "the value contains a NUL character (\\0)");
         return scalar_to_json(n);
       case YAML::NodeType::Sequence: {
         ancestors_.push_back(n);
         json a = json::array();
         size_t i = 0;
-        for (const auto& e : n) a.push_back(convert(e, path + "[" + std::to_string(i++) + "]"));
+        for (const auto& e : n) {
+          path_.push_back(i++);
+          a.push_back(convert(e));
+          path_.pop_back();
+        }
         ancestors_.pop_back();
         return a;
       }
-      case YAML::NodeType::Map: return convert_map(n, path);
+      case YAML::NodeType::Map: return convert_map(n);
     }
     return nullptr;
   }
 
  private:
-  json convert_map(const YAML::Node& n, const std::string& path) {
+  // A path element: a mapping key or a sequence index.
+  struct Step {
+    Step(size_t i) : index(i) {}
+    Step(const std::string* k) : key(k) {}
+    size_t index = 0;
+    const std::string* key = nullptr;
+  };
+
+  json convert_map(const YAML::Node& n) {
     ancestors_.push_back(n);
     json o = json::object();
     std::map<std::string, int> line_of;  // key -> line where it first appeared
     for (const auto& kv : n) {
-      std::string where = path.empty() ? "<top>" : path;
-      if (!kv.first.IsScalar()) fail(kv.first, where, "a key must be a plain name, not a list or mapping");
+      if (!kv.first.IsScalar()) fail(kv.first, "a key must be a plain name, not a list or mapping");
       const std::string& key = kv.first.Scalar();
-      if (key.find('\0') != std::string::npos) fail(kv.first, where, "a key contains a NUL character (\\0)");
-      std::string child = path.empty() ? key : path + "." + key;
-      int line = kv.first.Mark().line + 1;
+      if (key.find('\0') != std::string::npos) fail(kv.first, "a key contains a NUL character (\\0)");
+      const int line = kv.first.Mark().line + 1;
       auto [it, fresh] = line_of.emplace(key, line);
+      path_.push_back(&key);
       if (!fresh)
-        throw BadInput(source_ + ": " + child + ": duplicate key at lines " + std::to_string(it->second) + " and " +
+        throw BadInput(source_ + ": " + where() + ": duplicate key at lines " + std::to_string(it->second) + " and " +
                            std::to_string(line) + " (a key may appear once per mapping; merge the two)",
                        __FILE__, __LINE__);
-      o[key] = convert(kv.second, child);
+      o[key] = convert(kv.second);
+      path_.pop_back();
     }
     ancestors_.pop_back();
     return o;
   }
 
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& path, const std::string& msg) const {
+  // The dotted path of the node being converted: training.metrics[1].
+  std::string where() const {
+    std::string w;
+    for (const auto& s : path_)
+      w += s.key ? (w.empty() ? "" : ".") + *s.key : "[" + std::to_string(s.index) + "]";
+    return w.empty() ? "<top>" : w;
+  }
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
     std::string at = n.Mark().is_null() ? "" : "line " + std::to_string(n.Mark().line + 1) + ": ";
-    throw BadInput(source_ + ": " + at + (path.empty() ? "<top>" : path) + ": " + msg, __FILE__, __LINE__);
+    throw BadInput(source_ + ": " + at + where() + ": " + msg, __FILE__, __LINE__);
   }
 
   const std::string& source_;
   size_t values_ = 0;
   std::vector<YAML::Node> ancestors_;
+  std::vector<Step> path_;
 };
 
 // ------------------------------------------------------------------ validation
@@ -324,7 +343,7 @@ json parse_text(const std::string& text, const std::string& source) {
                            std::to_string(docs[0].Mark().line + 1) + " (merge them, or split them into two files)",
                        __FILE__, __LINE__);
     if (docs.empty()) return json::object();
-    json j = Converter(source).convert(docs[0], "");
+    json j = Converter(source).convert(docs[0]);
     if (j.is_null()) return json::object();
     return j;
   } catch (const YAML::Exception& e) {
