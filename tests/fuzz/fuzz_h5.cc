@@ -47,7 +47,8 @@ void write_set(hid_t f, const Set& s, bool huge, FuzzedDataProvider& in) {
   hid_t space = H5Screate_simple(static_cast<int>(s.dims.size()), s.dims.data(), nullptr);
   hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
   if (huge && !s.dims.empty()) {
-    std::vector<hsize_t> chunk(s.dims.size(), 1);
+    std::vector<hsize_t> chunk = s.dims;  // one row per chunk (a 1-D set: 1024 values)
+    chunk[0] = s.dims.size() == 1 ? 1024 : 1;
     H5Pset_chunk(plist, static_cast<int>(chunk.size()), chunk.data());
   }
   hid_t d = H5Dcreate2(f, s.name.c_str(), s.type, space, H5P_DEFAULT, plist, H5P_DEFAULT);
