@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <sstream>
@@ -44,6 +45,26 @@ json scalar_to_json(const YAML::Node& n) {
   return s;
 }
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF). Config text must be: it ends up in JSON files.
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 // YAML aliases point at shared nodes, so a small file can describe a cyclic
 // graph (`a: &a [*a]`) or one whose tree is exponentially large ("billion
 // laughs"). The conversion walks the tree with a budget on depth and on the
@@ -67,6 +88,7 @@ class Converter {
       case YAML::NodeType::Undefined: return nullptr;
       case YAML::NodeType::Scalar:
         if (n.Scalar().find('\0') != std::string::npos) fail(n, "the value contains a NUL character (\\0)");
+        if (!valid_utf8(n.Scalar())) fail(n, "the value is not valid UTF-8 text");
         return scalar_to_json(n);
       case YAML::NodeType::Sequence: {
         ancestors_.push_back(n);
@@ -102,6 +124,7 @@ class Converter {
       if (!kv.first.IsScalar()) fail(kv.first, "a key must be a plain name, not a list or mapping");
       const std::string& key = kv.first.Scalar();
       if (key.find('\0') != std::string::npos) fail(kv.first, "a key contains a NUL character (\\0)");
+      if (!valid_utf8(key)) fail(kv.first, "a key is not valid UTF-8 text");
       const int line = kv.first.Mark().line + 1;
       auto [it, fresh] = line_of.emplace(key, line);
       path_.push_back(&key);
@@ -137,7 +160,8 @@ class Converter {
 
 // ------------------------------------------------------------------ validation
 std::string show(const json& v) {
-  std::string s = v.is_number_float() ? format_number(v.get<double>()) : v.dump();  // nan, inf by name
+  std::string s = v.is_number_float() ? format_number(v.get<double>())  // nan, inf by name
+                                       : v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (s.size() > 80) s = s.substr(0, 77) + "...";
   return s;
 }
