@@ -85,7 +85,9 @@ void write_names(hid_t obj, FuzzedDataProvider& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/trainfleet-fuzz-" + std::to_string(::getpid()) + ".h5";
+  // In memory (/dev/shm) when there is one: the file is written and read on every input.
+  static const std::string path = std::string(std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp") +
+                                  "/trainfleet-fuzz-" + std::to_string(::getpid()) + ".h5";
   FuzzedDataProvider in(data, size);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
