@@ -159,7 +159,7 @@ TEST(Config, HostileYamlIsRejectedWithItsLines) {
   EXPECT_NE(parse_error("{\"t\": 1,\n \"t\": 2}").find("t: duplicate key at lines 1 and 2"), std::string::npos);
   EXPECT_NE(parse_error("a: 1\n---\na: 2\n").find("line 3: a second YAML document"), std::string::npos);
   EXPECT_NE(parse_error("a: \"x\\0y\"").find("a: the value contains a NUL character"), std::string::npos);
-  EXPECT_NE(parse_error("a: [5, \xbc3]").find("a[1]: the value is not valid UTF-8 text"), std::string::npos);
+  EXPECT_NE(parse_error("a: [5, \xbc" "3]").find("a[1]: the value is not valid UTF-8 text"), std::string::npos);
   EXPECT_EQ(parse_error("a: caf\xc3\xa9"), "");  // "café"
   EXPECT_EQ(parse_error("a: 1\n---\n"), "");  // a closing marker alone is no second document
   // Aliases within the budget still work.
