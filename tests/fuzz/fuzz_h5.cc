@@ -112,5 +112,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tf::read_h5(path);
   } catch (const tf::BadInput&) {
   }
+  std::filesystem::remove(path);  // nothing left behind in /dev/shm
   return 0;
 }
