@@ -66,9 +66,18 @@ void write_raw_h5(const std::filesystem::path& p, const RawSets& sets, const std
   hid_t f = H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   for (auto& [name, type, dims, data] : sets) {
     hid_t s = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-    hid_t d = H5Dcreate2(f, name.c_str(), type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    // Without data: a chunked dataset that declares its shape and stores nothing.
+    hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    if (!data) {
+      std::vector<hsize_t> chunk = dims;
+      chunk[0] = 1;
+      if (dims.size() == 1) chunk[0] = 1024;
+      H5Pset_chunk(plist, static_cast<int>(chunk.size()), chunk.data());
+    }
+    hid_t d = H5Dcreate2(f, name.c_str(), type, s, H5P_DEFAULT, plist, H5P_DEFAULT);
+    if (data) H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     H5Dclose(d);
+    H5Pclose(plist);
     H5Sclose(s);
   }
   if (!class_names.empty()) {

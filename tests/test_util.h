@@ -40,6 +40,7 @@ void write_text(const std::filesystem::path& p, const std::string& text);
 
 // Writes datasets (name, native type, dims, data) and an optional class_names
 // attribute with the HDF5 library itself, as any tool could: for bad-file tests.
+// A null data pointer declares the dataset's shape without storing anything.
 using RawSets = std::vector<std::tuple<std::string, hid_t, std::vector<hsize_t>, const void*>>;
 void write_raw_h5(const std::filesystem::path& p, const RawSets& sets, const std::vector<std::string>& class_names = {});
 

@@ -47,6 +47,7 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
     spdlog::warn("{}", e.what());
     rc = e.exit_code();
   } catch (const tf::Error& e) {
+    if (distributed && e.exit_code() == tf::kExitBadInput) tf::defer_to_first_rank(world.comm.rank());
     spdlog::error("{}", e.what());
     spdlog::debug("raised at {}:{}", e.file(), e.line());
     rc = e.exit_code();

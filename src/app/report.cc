@@ -80,8 +80,9 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
     for (auto& se : s)
       for (auto& x : se.x) x = x > 0 ? std::log10(x) : NAN;
   for (const auto& se : s) xs.push_back(&se.x), ys.push_back(&se.y);
-  auto [x0, x1] = range_of(xs);
-  auto [y0, y1] = range_of(ys);
+  // Plain variables, not structured bindings: clang before 16 cannot capture those in lambdas.
+  const auto xr = range_of(xs), yr = range_of(ys);
+  const double x0 = xr.first, x1 = xr.second, y0 = yr.first, y1 = yr.second;
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
   std::ostringstream o;

@@ -58,6 +58,18 @@ void atomic_write(const fs::path& path, const std::string& content, bool durable
   }, durable);
 }
 
+void check_regular_file(const fs::path& path, const std::string& what) {
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (ec || st.type() == fs::file_type::regular) return;  // a missing file is reported by its reader
+  const char* kind = st.type() == fs::file_type::directory  ? "a folder"
+                     : st.type() == fs::file_type::fifo     ? "a FIFO (named pipe)"
+                     : st.type() == fs::file_type::socket   ? "a socket"
+                     : st.type() == fs::file_type::block || st.type() == fs::file_type::character ? "a device"
+                                                                                                    : "not a regular file";
+  throw BadInput(what + " " + path.string() + " is " + kind + "; expected a regular file", __FILE__, __LINE__);
+}
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw BadInput("cannot read file " + path.string() + ": " + std::strerror(errno), __FILE__, __LINE__);

@@ -20,6 +20,10 @@ void atomic_write(const fs::path& path, const std::string& content, bool durable
 // Calls `writer(tmp_path)` to produce the file, then fsyncs and renames it to `path`.
 void atomic_write_with(const fs::path& path, const std::function<void(const fs::path&)>& writer, bool durable = true);
 
+// BadInput naming `what` and the file unless `path` is a regular file (or a
+// link to one): a folder, FIFO, socket or device would read as empty or block.
+void check_regular_file(const fs::path& path, const std::string& what);
+
 // Reads a whole file; throws BadInput naming the file when it cannot be read.
 std::string read_file(const fs::path& path);
 

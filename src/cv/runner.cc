@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/strings.h"
 #include "jobs/queue.h"
 #include "jobs/run_folder.h"
 #include "core/interrupt.h"
@@ -201,7 +202,7 @@ nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const
   nlohmann::json folds = nlohmann::json::array();
   std::ostringstream oof;
   oof << "row,fold,y_true,pred";
-  for (int64_t c = 0; c < k; ++c) oof << ",p_" << labels.class_name(c);
+  for (int64_t c = 0; c < k; ++c) oof << "," << csv_field("p_" + labels.class_name(c));
   oof << "\n";
   oof.precision(7);
   std::vector<std::pair<int64_t, std::string>> oof_lines;

@@ -7,8 +7,11 @@
 #include <functional>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/resources.h"
 
 namespace tf {
 
@@ -74,6 +77,8 @@ std::vector<std::string> read_string_attr(hid_t obj, const char* name, const std
   Handle space(H5Aget_space(attr.get()), H5Sclose);
   if (H5Tget_class(type.get()) != H5T_STRING) bad(file, std::string("attribute ") + name, "expected strings");
   hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  if (count < 0 || count > 100000)
+    bad(file, std::string("attribute ") + name, "declares " + std::to_string(count) + " strings; expected one per class");
   if (H5Tis_variable_str(type.get()) > 0) {
     std::vector<char*> ptrs(static_cast<size_t>(count));
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -129,6 +134,10 @@ void read_optional(hid_t f, const H5Info& info, const std::vector<int64_t>& rows
   if (info.has_time) {
     Handle t(H5Dopen2(f, "time", H5P_DEFAULT), H5Dclose);
     read_rows(t.get(), H5T_NATIVE_DOUBLE, rows, 1, d.time, file, "/time");
+    for (size_t i = 0; i < d.time.size(); ++i)
+      if (!std::isfinite(d.time[i]))
+        bad(file, "/time", std::string(std::isnan(d.time[i]) ? "NaN" : "Inf") + " time stamp at row " +
+                               std::to_string(rows[i]) + " (time-series splits order rows by /time)");
   }
 }
 
@@ -149,6 +158,37 @@ void check_labels(Dataset& d, const std::vector<int64_t>& rows, const std::strin
     d.num_classes = max_label + 1;
   }
   if (d.num_classes < 2 && all_rows) bad(file, "/y", "has a single class; classification needs at least 2");
+  if (all_rows && !d.class_names.empty()) {
+    std::vector<int64_t> counts = d.class_counts();
+    for (int64_t k = 0; k < d.num_classes; ++k)
+      if (counts[static_cast<size_t>(k)] == 0)
+        spdlog::warn("{}: class {} \"{}\" (attribute class_names) has no rows in /y; it can never be learned", file, k,
+                     d.class_names[static_cast<size_t>(k)]);
+  }
+}
+
+// Class names become CSV columns and report labels: each must be unique and non-empty.
+void check_class_names(const std::vector<std::string>& names, const std::string& file) {
+  std::set<std::string> seen;
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (names[k].empty()) bad(file, "attribute class_names", "class " + std::to_string(k) + " has an empty name");
+    if (!seen.insert(names[k]).second) {
+      size_t first = static_cast<size_t>(std::find(names.begin(), names.end(), names[k]) - names.begin());
+      bad(file, "attribute class_names",
+          "duplicate class name \"" + names[k] + "\" (classes " + std::to_string(first) + " and " +
+              std::to_string(k) + ")");
+    }
+  }
+}
+
+// Rows of every index (0..n-1), after checking that they fit in memory.
+std::vector<int64_t> all_rows_of(const H5Info& info, uint64_t bytes_per_row, const std::string& file,
+                                 const std::string& what) {
+  check_memory(checked_product({static_cast<uint64_t>(info.n), bytes_per_row}),
+               "reading " + what + " of " + file + " (" + std::to_string(info.n) + " rows)");
+  std::vector<int64_t> rows(static_cast<size_t>(info.n));
+  for (int64_t i = 0; i < info.n; ++i) rows[static_cast<size_t>(i)] = i;
+  return rows;
 }
 
 }  // namespace
@@ -156,6 +196,7 @@ void check_labels(Dataset& d, const std::vector<int64_t>& rows, const std::strin
 H5Info inspect_h5(const std::filesystem::path& path) {
   const std::string file = path.string();
   if (!std::filesystem::exists(path)) throw BadInput("data file " + file + " does not exist", __FILE__, __LINE__);
+  check_regular_file(path, "data file");
   Silence quiet;
   if (H5Fis_hdf5(file.c_str()) <= 0) throw BadInput("data file " + file + " is not an HDF5 file", __FILE__, __LINE__);
   Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -191,6 +232,7 @@ H5Info inspect_h5(const std::filesystem::path& path) {
   }
   info.class_names = read_string_attr(f.get(), "class_names", file);
   if (info.class_names.empty()) info.class_names = read_string_attr(y.get(), "class_names", file);
+  check_class_names(info.class_names, file);
   return info;
 }
 
@@ -204,8 +246,8 @@ Dataset read_labels(const std::filesystem::path& path) {
   d.n = info.n;
   d.t = info.t;
   d.c = info.c;
-  std::vector<int64_t> rows(static_cast<size_t>(info.n));
-  for (int64_t i = 0; i < info.n; ++i) rows[i] = i;
+  // Per row: its index, label, group and time stamp.
+  std::vector<int64_t> rows = all_rows_of(info, 4 * sizeof(int64_t), file, "/y");
   Handle y(H5Dopen2(f.get(), "y", H5P_DEFAULT), H5Dclose);
   read_rows(y.get(), H5T_NATIVE_INT64, rows, 1, d.y, file, "/y");
   read_optional(f.get(), info, rows, d, file);
@@ -217,11 +259,11 @@ Dataset read_labels(const std::filesystem::path& path) {
 Dataset read_h5(const std::filesystem::path& path, const std::vector<int64_t>& rows_in) {
   const std::string file = path.string();
   H5Info info = inspect_h5(path);
-  std::vector<int64_t> rows = rows_in;
-  if (rows.empty()) {
-    rows.resize(static_cast<size_t>(info.n));
-    for (int64_t i = 0; i < info.n; ++i) rows[i] = i;
-  }
+  const uint64_t row_bytes = checked_product({static_cast<uint64_t>(info.t), static_cast<uint64_t>(info.c), sizeof(float)});
+  std::vector<int64_t> rows = rows_in.empty() ? all_rows_of(info, row_bytes, file, "/X") : rows_in;
+  check_memory(checked_product({rows.size(), row_bytes}),
+               "reading /X of " + file + " (" + std::to_string(rows.size()) + " rows x " + std::to_string(info.t) +
+                   " steps x " + std::to_string(info.c) + " channels, float32)");
   for (size_t i = 0; i < rows.size(); ++i) {
     TF_CHECK(rows[i] >= 0 && rows[i] < info.n, "row index out of range for " + file);
     TF_CHECK(i == 0 || rows[i] > rows[i - 1], "rows must be sorted and unique");
@@ -261,11 +303,13 @@ namespace {
 // write(name, file_type, mem_type, dims, data), then class_names is attached.
 using WriteFn = std::function<void(const char*, hid_t, hid_t, std::vector<hsize_t>, const void*)>;
 
+// `bytes` (the data's size) is checked against the free disk first.
 void write_file(const std::filesystem::path& path, bool overwrite, const std::vector<std::string>& class_names,
-                const std::function<void(const WriteFn&)>& fill) {
+                uint64_t bytes, const std::function<void(const WriteFn&)>& fill) {
   if (!overwrite && std::filesystem::exists(path))
     throw BadInput("output file " + path.string() + " exists already; refusing to overwrite it", __FILE__, __LINE__);
   if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path());
+  check_disk(bytes, path.parent_path(), "writing " + path.string());
   atomic_write_with(path, [&](const std::filesystem::path& tmp) {
     Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
     TF_CHECK(f.ok(), "cannot create " + tmp.string());
@@ -298,7 +342,8 @@ void write_file(const std::filesystem::path& path, bool overwrite, const std::ve
 }  // namespace
 
 void write_h5(const std::filesystem::path& path, const Dataset& d, bool overwrite) {
-  write_file(path, overwrite, d.class_names, [&](const WriteFn& write) {
+  const uint64_t bytes = d.x.size() * sizeof(float) + (d.y.size() + d.groups.size() + d.time.size()) * 8;
+  write_file(path, overwrite, d.class_names, bytes, [&](const WriteFn& write) {
     hsize_t n = static_cast<hsize_t>(d.n);
     write("X", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {n, (hsize_t)d.t, (hsize_t)d.c}, d.x.data());
     write("y", H5T_STD_I64LE, H5T_NATIVE_INT64, {n}, d.y.data());
@@ -311,7 +356,7 @@ void write_predictions_h5(const std::filesystem::path& path, const std::vector<i
                           const std::vector<float>& proba, const std::vector<std::string>& class_names) {
   hsize_t n = pred.size(), k = class_names.size();
   TF_CHECK(proba.size() == n * k, "prediction sizes differ");
-  write_file(path, false, class_names, [&](const WriteFn& write) {
+  write_file(path, false, class_names, n * 8 + proba.size() * sizeof(float), [&](const WriteFn& write) {
     write("pred", H5T_STD_I64LE, H5T_NATIVE_INT64, {n}, pred.data());
     write("proba", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {n, k}, proba.data());
   });

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/resources.h"
 
 namespace tf {
 
@@ -23,6 +24,10 @@ Dataset make_airleak_data(const SynthOptions& opt) {
   TF_CHECK_INPUT(opt.channels == 9, "make-data: the air-leak generator has 9 channels");
   TF_CHECK_INPUT(opt.sites >= 1, "make-data: --sites must be >= 1");
   TF_CHECK_INPUT(opt.leak_fraction > 0 && opt.leak_fraction < 1, "make-data: --leak-fraction must be in (0, 1)");
+  check_memory(checked_product({static_cast<uint64_t>(opt.samples), static_cast<uint64_t>(opt.steps),
+                                static_cast<uint64_t>(opt.channels), sizeof(float)}),
+               "make-data: " + std::to_string(opt.samples) + " windows x " + std::to_string(opt.steps) + " steps x " +
+                   std::to_string(opt.channels) + " channels (float32)");
   const double kPi = 3.14159265358979323846;
   std::mt19937_64 rng(opt.seed);
   std::uniform_real_distribution<double> U(0.0, 1.0);

@@ -1,5 +1,6 @@
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "core/registry.h"
 #include "models/model.h"
 
@@ -8,6 +9,22 @@ namespace tf {
 namespace {
 
 namespace nn = torch::nn;
+
+// A layer that does not fit its input would be accepted by LibTorch and then
+// train for minutes on padding (a kernel of 100000 steps on 256): the shapes
+// are checked against the data's steps here, before any run folder exists.
+void check_cnn1d_fits(const std::vector<long long>& kernels, int64_t pool, int64_t steps) {
+  int64_t len = steps;
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    TF_CHECK_INPUT(kernels[i] <= len,
+                   "model.cnn1d.kernel_sizes[" + std::to_string(i) + "] = " + std::to_string(kernels[i]) +
+                       " is longer than the " + std::to_string(len) + " steps that reach conv block " +
+                       std::to_string(i) + " (the data has " + std::to_string(steps) + " steps; model.cnn1d.pool_size " +
+                       std::to_string(pool) + " divides them after each block)");
+    len += kernels[i] % 2 == 0 ? 1 : 0;  // 'same' padding of an even kernel adds one step
+    if (pool > 1 && len / pool >= 1) len /= pool;
+  }
+}
 
 // Flattened window -> stack of Linear + ReLU + Dropout -> Linear.
 class Mlp : public Classifier {
@@ -42,6 +59,7 @@ class Cnn1d : public Classifier {
     auto kernels = cfg.get_int_list("model.cnn1d.kernel_sizes");
     pool_ = cfg.get_int("model.cnn1d.pool_size");
     bool bn = cfg.get_bool("model.cnn1d.batch_norm");
+    check_cnn1d_fits(kernels, pool_, s.steps);
     int64_t in = s.channels;
     for (size_t i = 0; i < chans.size(); ++i) {
       convs_->push_back(nn::Conv1d(nn::Conv1dOptions(in, chans[i], kernels[i]).padding(kernels[i] / 2).bias(!bn)));
@@ -87,6 +105,8 @@ class Lstm : public Classifier {
     bidir_ = cfg.get_bool("model.lstm.bidirectional");
     double p = cfg.get_float("model.lstm.dropout");
     down_ = cfg.get_int("model.lstm.downsample");
+    TF_CHECK_INPUT(down_ <= s.steps, "model.lstm.downsample = " + std::to_string(down_) + " is longer than the data's " +
+                                         std::to_string(s.steps) + " steps (it averages that many steps into one)");
     lstm_ = nn::LSTM(nn::LSTMOptions(s.channels, hidden).num_layers(layers).batch_first(true).bidirectional(bidir_).dropout(
         layers > 1 ? p : 0.0));
     dropout_ = nn::Dropout(p);

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/strings.h"
 #include "data/h5io.h"
 #include "data/normalizer.h"
 #include "data/row_source.h"
@@ -386,6 +387,9 @@ void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& 
   std::string ext = out.extension().string();
   TF_CHECK_INPUT(ext == ".h5" || ext == ".hdf5" || ext == ".csv",
                  "--out " + out.string() + ": expected a .h5, .hdf5 or .csv file name");
+  const fs::path folder = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  TF_CHECK_INPUT(fs::is_directory(folder), "--out " + out.string() + ": folder " + folder.string() +
+                                               " does not exist (create it first)");
   ModelInfo info;
   std::vector<float> proba;
   std::vector<int64_t> voted;  // classical models: their own class decision (the SVM's vote)
@@ -421,11 +425,11 @@ void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& 
   if (ext == ".csv") {
     std::ostringstream os;
     os << "row,pred,pred_name";
-    for (int64_t c = 0; c < k; ++c) os << ",p_" << info.class_names[c];
+    for (int64_t c = 0; c < k; ++c) os << "," << csv_field("p_" + info.class_names[c]);
     os << "\n";
     os.precision(7);
     for (int64_t i = 0; i < n; ++i) {
-      os << i << "," << pred[i] << "," << info.class_names[pred[i]];
+      os << i << "," << pred[i] << "," << csv_field(info.class_names[pred[i]]);
       for (int64_t c = 0; c < k; ++c) os << "," << proba[i * k + c];
       os << "\n";
     }

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/strings.h"
 #include "tune/journal.h"
 #include "tune/study.h"
 
@@ -45,12 +46,7 @@ json write_outputs(const fs::path& dir, const config::Config& cfg) {
       csv << ",";
       if (t.params.contains(k)) {
         std::string v = t.params[k].is_string() ? t.params[k].get<std::string>() : t.params[k].dump();
-        if (v.find_first_of(",\"") != std::string::npos) {  // RFC 4180 quoting
-          std::string q = "\"";
-          for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-          v = q + "\"";
-        }
-        csv << v;
+        csv << csv_field(v);
       }
     }
     std::string reason = f.value("reason", "");

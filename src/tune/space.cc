@@ -15,6 +15,19 @@ namespace {
   throw BadInput("tuning.space." + path + ": " + msg, __FILE__, __LINE__);
 }
 
+// A value as the user wrote it: nan and inf by name (JSON would print null).
+std::string text(const nlohmann::json& v) { return v.is_number_float() ? format_number(v.get<double>()) : v.dump(); }
+
+// Keys that name where or how a run is kept, not what it learns: tuning them
+// would only scatter trials or change the study itself.
+void check_tunable(const std::string& path) {
+  for (const char* section : {"experiment.", "tuning.", "runtime."})
+    if (path.rfind(section, 0) == 0)
+      bad(path, "cannot be tuned: " + std::string(section) +
+                    "* keys choose where and how runs are kept, not what a model learns (tune model.*, training.*, "
+                    "features or data keys)");
+}
+
 std::vector<std::string> all_keys() {
   std::vector<std::string> k;
   for (const auto& s : config::schema()) k.push_back(s.path);
@@ -54,6 +67,7 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
       std::string hint = did_you_mean(path, all_keys());
       bad(path, "not a config key" + (hint.empty() ? std::string() : " (did you mean " + hint + "?)"));
     }
+    check_tunable(path);
     const auto& spec = it.value();
     if (!spec.is_object() || !spec.contains("type")) bad(path, "expected {type: float|int|categorical, ...}");
     Param p;
@@ -71,10 +85,20 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
           bad(path, "a " + type + " needs numbers low and high");
         p.low = spec["low"].get<double>();
         p.high = spec["high"].get<double>();
+        for (const char* end : {"low", "high"})
+          if (!std::isfinite(spec[end].get<double>()))
+            bad(path, std::string(end) + ": expected a finite number, got " + text(spec[end]));
         if (!(p.low <= p.high)) bad(path, "low must not exceed high");
       }
       p.log = spec.value("log", false);
-      p.step = spec.value("step", 0.0);
+      if (spec.contains("step")) {
+        const auto& st = spec["step"];
+        if (!st.is_number() || !std::isfinite(st.get<double>()) || st.get<double>() <= 0)
+          bad(path, "step: expected a number > 0, got " + text(st) + " (leave step out for a continuous range)");
+        if (p.kind == Param::Kind::kInt && st.get<double>() != std::floor(st.get<double>()))
+          bad(path, "step: an int parameter needs a whole step, got " + text(st));
+        p.step = st.get<double>();
+      }
       if (p.log && p.low <= 0) bad(path, "log: true needs low > 0");
     } else if (type == "categorical") {
       if (!spec.contains("choices") || !spec["choices"].is_array() || spec["choices"].empty())
@@ -106,7 +130,7 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
       try {
         config::apply(base, {{path, v}});
       } catch (const BadInput& e) {
-        bad(path, "value " + v.dump() + " is not valid: " + e.what());
+        bad(path, "value " + text(v) + " is not valid: " + e.what());
       }
     }
     out.push_back(std::move(p));

@@ -108,6 +108,20 @@ TEST_F(MpiCli, RanksPerRunMustDivideTheWorld) {
   EXPECT_NE(r.output.find("does not divide the 4 ranks"), std::string::npos) << r.output;
 }
 
+// Every rank meets the same bad config: the user reads its message once, from rank 0.
+TEST_F(MpiCli, BadConfigIsReportedOnce) {
+  test::write_text(tmp / "bad.yaml", "training: {epochz: 2}\n");
+  auto r = sh(mpirun(4) + bin() + " train bad.yaml", tmp.path());
+  EXPECT_NE(r.exit_code, 0);
+  size_t count = 0;
+  for (size_t p = r.output.find("training.epochz: unknown key"); p != std::string::npos;
+       p = r.output.find("training.epochz: unknown key", p + 1))
+    ++count;
+  EXPECT_EQ(count, 1u) << r.output;
+  EXPECT_NE(r.output.find(":0] error bad.yaml: training.epochz"), std::string::npos) << r.output;
+  EXPECT_LT(r.seconds, 30) << r.output;
+}
+
 TEST_F(MpiCli, LauncherSingleNodeModeRunsFourRanks) {
   write_config(tmp / "a.yaml", "a", "cnn1d", 2);
   auto r = sh("TRAINFLEET_BIN=" + bin() + " '" + (test::source_dir() / "launcher/trainfleet-run").string() +

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "config/config.h"
 #include "core/error.h"
 #include "core/fs.h"
@@ -120,6 +122,49 @@ TEST(Config, ResolvedYamlRoundTrips) {
   Config a = Config::resolve(parse_text("training: {epochs: 4, learning_rate: 0.003}\nclass_weights: balanced", "t"));
   Config b = Config::resolve(parse_text(a.to_yaml(), "round"));
   EXPECT_EQ(a.doc(), b.doc());
+}
+
+TEST(Config, NumbersPrintInShortestRoundTripForm) {
+  EXPECT_EQ(to_yaml(json{{"a", 0.9}, {"b", 1e-6}, {"c", 100.0}, {"d", -HUGE_VAL}}),
+            "a: 0.9\nb: 1e-06\nc: 100.0\nd: -.inf\n");
+  json back = parse_text("a: 0.9\nb: 1e-06\nc: 100.0\nd: -.inf\n", "t");
+  EXPECT_EQ(back["a"].get<double>(), 0.9);
+  EXPECT_TRUE(back["c"].is_number_float());
+  EXPECT_EQ(back["d"].get<double>(), -HUGE_VAL);
+}
+
+// Hostile YAML: every case is a BadInput naming the place, never a crash or a silent choice.
+TEST(Config, HostileYamlIsRejectedWithItsLines) {
+  auto parse_error = [](const std::string& text) {
+    try {
+      parse_text(text, "f.yaml");
+    } catch (const BadInput& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(parse_error("a: &a [*a]").find("f.yaml: line 1: a[0]: an alias refers to a node that contains it"),
+            std::string::npos);
+  EXPECT_NE(parse_error("a: &a {b: *a}").find("a cycle"), std::string::npos);
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char k = 'b'; k <= 'k'; ++k) {  // each level repeats the previous one 10 times: 10^11 values
+    bomb += std::string(1, k) + ": &" + k + " [*" + char(k - 1);
+    for (int i = 1; i < 10; ++i) bomb += std::string(", *") + char(k - 1);
+    bomb += "]\n";
+  }
+  EXPECT_NE(parse_error(bomb).find("more than 100000 values"), std::string::npos) << parse_error(bomb);
+  std::string deep(100, '['), close(100, ']');
+  EXPECT_NE(parse_error("a: " + deep + close).find("nested deeper than 64 levels"), std::string::npos);
+  EXPECT_NE(parse_error("t:\n  e: 1\n  e: 2\n").find("t.e: duplicate key at lines 2 and 3"), std::string::npos);
+  EXPECT_NE(parse_error("{\"t\": 1,\n \"t\": 2}").find("t: duplicate key at lines 1 and 2"), std::string::npos);
+  EXPECT_NE(parse_error("a: 1\n---\na: 2\n").find("line 3: a second YAML document"), std::string::npos);
+  EXPECT_NE(parse_error("a: \"x\\0y\"").find("a: the value contains a NUL character"), std::string::npos);
+  EXPECT_NE(parse_error("a: [5, \xbc" "3]").find("a[1]: the value is not valid UTF-8 text"), std::string::npos);
+  EXPECT_EQ(parse_error("a: caf\xc3\xa9"), "");  // "café"
+  EXPECT_EQ(parse_error("a: 1\n---\n"), "");  // a closing marker alone is no second document
+  // Aliases within the budget still work.
+  json ok = parse_text("base: &b {epochs: 2}\ntraining: *b\n", "t");
+  EXPECT_EQ(ok["training"]["epochs"], 2);
 }
 
 TEST(Config, ReadmeReferenceIsGeneratedFromTheSchema) {
