@@ -7,6 +7,14 @@
 // Rank contract: every collective (allreduce, broadcast, allgather, barrier,
 // split) must be called by every rank of the communicator, in the same order,
 // with the same count and dtype. Only rank() == 0 of a group writes files.
+//
+// Stream contract (device communicators, NcclComm): buffers are written and
+// read by work queued on a CUDA stream that the caller names with
+// set_stream() (a cudaStream_t passed as void*; nullptr, the default, is the
+// legacy default stream). Each collective waits for the work queued on that
+// stream before it reads the buffer, and the stream waits for the collective
+// before any later work on it reads the result. Host communicators ignore
+// the stream.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +23,15 @@
 #include <memory>
 #include <string>
 
+#include "core/error.h"
+
 namespace tf {
+
+// A collective that failed or timed out (names rank, host and operation).
+class CommError : public Error {
+ public:
+  using Error::Error;
+};
 
 enum class DType { kFloat32, kFloat64, kInt64 };
 enum class ReduceOp { kSum, kMax, kMin };
@@ -50,6 +66,9 @@ class Communicator {
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
   // Collective: a counter shared by all ranks; destroy it collectively too.
   virtual std::unique_ptr<SharedCounter> make_counter() = 0;
+  // The CUDA stream (cudaStream_t as void*) that produces and consumes the
+  // buffers of the following collectives; see the stream contract above.
+  virtual void set_stream(void* cuda_stream) {}
 
   // Typed helpers.
   void allreduce_sum(double* v, size_t n) { allreduce(v, n, DType::kFloat64, ReduceOp::kSum); }
