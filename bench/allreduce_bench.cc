@@ -4,18 +4,25 @@
 // bandwidth (algBw * 2(n-1)/n), as a table and as JSON lines.
 //
 //   mpirun -np 2 build/bench/allreduce_bench [--backend mpi|nccl] [--min 4096] [--max 268435456] [--iters 20]
-#include <mpi.h>
-
+//
+// A build without MPI (TRAINFLEET_WITH_MPI=OFF) runs one rank on the local
+// communicator (--backend nccl then times NCCL on one GPU).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "comm/communicator.h"
+#if TRAINFLEET_HAVE_MPI
+#include <mpi.h>
+
 #include "comm/mpi_comm.h"
+#endif
 #ifdef TRAINFLEET_HAVE_NCCL
 #include <cuda_runtime.h>
 
@@ -23,7 +30,9 @@
 #endif
 
 int main(int argc, char** argv) {
+#if TRAINFLEET_HAVE_MPI
   MPI_Init(&argc, &argv);
+#endif
   std::string backend = "mpi";
   size_t min_bytes = 4096, max_bytes = 256u << 20;
   int iters = 20, warmup = 3;
@@ -36,26 +45,34 @@ int main(int argc, char** argv) {
   }
   int rc = 0;
   {
+#if TRAINFLEET_HAVE_MPI
     tf::MpiComm world(MPI_COMM_WORLD, false, 600.0);
+#else
+    tf::LocalComm world;
+#endif
     std::unique_ptr<tf::Communicator> owned;
     tf::Communicator* comm = &world;
 #ifdef TRAINFLEET_HAVE_NCCL
     if (backend == "nccl") {
-      owned = std::make_unique<tf::NcclComm>(world, 0, 600.0);
+      // One GPU per rank of a node, by local rank.
+      int local = 0;
+      for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"})
+        if (const char* e = std::getenv(v)) local = std::atoi(e);
+      const int gpus = std::max(1, tf::NcclComm::device_count());
+      owned = std::make_unique<tf::NcclComm>(world, local % gpus, 600.0);
       comm = owned.get();
     }
 #else
     if (backend == "nccl") {
       if (world.rank() == 0) std::fprintf(stderr, "allreduce_bench: built without NCCL\n");
-      MPI_Finalize();
-      return 2;
+      rc = 2;
     }
 #endif
     const int n = comm->size();
-    if (comm->rank() == 0)
+    if (rc == 0 && comm->rank() == 0)
       std::printf("# backend %s, %d ranks, %d iterations\n# %12s %12s %10s %10s %6s\n", backend.c_str(), n, iters,
                   "bytes", "time_us", "algbw_GB/s", "busbw_GB/s", "ok");
-    for (size_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
+    for (size_t bytes = min_bytes; rc != 2 && bytes <= max_bytes; bytes *= 4) {
       size_t count = bytes / sizeof(float);
       std::vector<float> host(count);
       float* buf = host.data();
@@ -86,10 +103,10 @@ int main(int argc, char** argv) {
         double want = ((i % 7) + 1) * ranks_sum * std::pow(static_cast<double>(n), iters - 1);
         if (std::fabs(host[i] - want) > 1e-3 * std::fabs(want)) ok = false;
       }
-      int all_ok = ok ? 1 : 0;
-      MPI_Allreduce(MPI_IN_PLACE, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+      double all_ok = ok ? 1 : 0;
+      world.allreduce(&all_ok, 1, tf::DType::kFloat64, tf::ReduceOp::kMin);
       double slowest = sec;
-      MPI_Allreduce(MPI_IN_PLACE, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      world.allreduce(&slowest, 1, tf::DType::kFloat64, tf::ReduceOp::kMax);
       double algbw = bytes / slowest / 1e9, busbw = algbw * 2.0 * (n - 1) / n;
       if (comm->rank() == 0) {
         std::printf("  %12zu %12.1f %10.3f %10.3f %6s\n", bytes, slowest * 1e6, algbw, busbw, all_ok ? "yes" : "NO");
@@ -104,6 +121,8 @@ int main(int argc, char** argv) {
 #endif
     }
   }
+#if TRAINFLEET_HAVE_MPI
   MPI_Finalize();
+#endif
   return rc;
 }

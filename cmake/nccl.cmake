@@ -9,8 +9,13 @@ if(NOT _tf_nccl MATCHES "^(AUTO|ON|OFF)$")
 endif()
 
 if(NOT _tf_nccl STREQUAL "OFF")
-  find_path(NCCL_INCLUDE_DIR nccl.h HINTS $ENV{NCCL_HOME}/include /usr/local/cuda/include)
-  find_library(NCCL_LIBRARY nccl HINTS $ENV{NCCL_HOME}/lib /usr/local/cuda/lib64 /usr/local/cuda/lib)
+  # NCCL_HOME may also be the folder of the nvidia-nccl wheel (site-packages/nvidia/nccl),
+  # which ships only the versioned libnccl.so.2.
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${NCCL_HOME} $ENV{NCCL_HOME} PATH_SUFFIXES include)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include)
+  find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${NCCL_HOME} $ENV{NCCL_HOME} PATH_SUFFIXES lib lib64
+               NO_DEFAULT_PATH)
+  find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS /usr/local/cuda/lib64 /usr/local/cuda/lib)
   if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
     set(CUDAToolkit_ROOT /usr/local/cuda)
   endif()

@@ -7,9 +7,9 @@
 // Only this file calls MPI_Init / MPI_Finalize / MPI_Abort. A failure on any
 // rank of a multi-rank job aborts the whole job (MPI_Abort), so the other
 // ranks never hang in a collective waiting for it; MPI_Finalize is never
-// called while an exception is in flight.
+// called while an exception is in flight. A build without MPI
+// (TRAINFLEET_WITH_MPI=OFF) runs one process and refuses an MPI launch.
 #include <CLI/CLI.hpp>
-#include <mpi.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -18,17 +18,27 @@
 #include <vector>
 
 #include "app/commands.h"
-#include "comm/mpi_comm.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+
+#if TRAINFLEET_HAVE_MPI
+#include <mpi.h>
+
+#include "comm/mpi_comm.h"
+#endif
 
 #ifndef TRAINFLEET_VERSION
 #define TRAINFLEET_VERSION "0.0.0"
 #endif
 
 namespace {
+
+// The MPI boundary: a build without MPI (TRAINFLEET_WITH_MPI=OFF) has the same
+// three functions, for one process.
+#if TRAINFLEET_HAVE_MPI
+using tf::launched_by_mpi;
 
 int local_rank_count() {
   MPI_Comm node;
@@ -38,6 +48,40 @@ int local_rank_count() {
   MPI_Comm_free(&node);
   return n;
 }
+
+void abort_job(int rc) { MPI_Abort(MPI_COMM_WORLD, rc); }
+#else
+// Without MPI a process is alone unless a launcher started several: refuse then.
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+void abort_job(int rc) { std::exit(rc); }
+#endif
+
+int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed);
+
+#if TRAINFLEET_HAVE_MPI
+int run_under_mpi(int argc, char** argv, const std::vector<std::string>& args, tf::Commands& cmds) {
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  int rc;
+  {
+    tf::MpiComm comm(MPI_COMM_WORLD, false, 600.0);
+    tf::World world{comm, local_rank_count(), args};
+    rc = run_guarded(cmds, world, comm.size() > 1);
+  }
+  MPI_Finalize();
+  return rc;
+}
+#else
+int run_under_mpi(int, char**, const std::vector<std::string>&, tf::Commands&) {
+  spdlog::error("started by an MPI launcher, but this trainfleet was built without MPI "
+                "(TRAINFLEET_WITH_MPI=OFF); run it as one process or rebuild with -DTRAINFLEET_WITH_MPI=ON");
+  return tf::kExitBadInput;
+}
+#endif
 
 int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
   int rc = tf::kExitInternal;
@@ -72,7 +116,7 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
   if (rc != tf::kExitOk && rc != tf::kExitPreempted && distributed) {
     spdlog::error("rank {} failed (exit code {}); aborting the whole job", world.comm.rank(), rc);
     spdlog::default_logger()->flush();
-    MPI_Abort(MPI_COMM_WORLD, rc);
+    abort_job(rc);
   }
   return rc;
 }
@@ -95,19 +139,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : tf::kExitBadInput;
   }
   const std::vector<std::string> args(argv + 1, argv + argc);  // without the program's path
-  if (!tf::launched_by_mpi()) {
+  if (!launched_by_mpi()) {
     tf::LocalComm comm;
     tf::World world{comm, 1, args};
     return run_guarded(cmds, world, false);
   }
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  int rc;
-  {
-    tf::MpiComm comm(MPI_COMM_WORLD, false, 600.0);
-    tf::World world{comm, local_rank_count(), args};
-    rc = run_guarded(cmds, world, comm.size() > 1);
-  }
-  MPI_Finalize();
-  return rc;
+  return run_under_mpi(argc, argv, args, cmds);
 }

@@ -7,6 +7,14 @@
 // Rank contract: every collective (allreduce, broadcast, allgather, barrier,
 // split) must be called by every rank of the communicator, in the same order,
 // with the same count and dtype. Only rank() == 0 of a group writes files.
+//
+// Stream contract (device communicators, NcclComm): buffers are written and
+// read by work queued on a CUDA stream that the caller names with
+// set_stream() (a cudaStream_t passed as void*; nullptr, the default, is the
+// legacy default stream). Each collective waits for the work queued on that
+// stream before it reads the buffer, and the stream waits for the collective
+// before any later work on it reads the result. Host communicators ignore
+// the stream.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +25,12 @@
 #include "core/error.h"
 
 namespace tf {
+
+// A collective that failed or timed out (names rank, host and operation).
+class CommError : public Error {
+ public:
+  using Error::Error;
+};
 
 // A collective ended because another rank of the communicator left it after a
 // failure (Communicator::report_failure). The communicator is then unusable:
@@ -62,6 +76,9 @@ class Communicator {
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
   // Collective: a counter shared by all ranks; destroy it collectively too.
   virtual std::unique_ptr<SharedCounter> make_counter() = 0;
+  // The CUDA stream (cudaStream_t as void*) that produces and consumes the
+  // buffers of the following collectives; see the stream contract above.
+  virtual void set_stream(void* cuda_stream) {}
 
   // Seconds a collective may wait for the other ranks before it fails
   // (naming the ranks that never came); a no-op where there is no deadline.

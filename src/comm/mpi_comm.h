@@ -24,11 +24,6 @@
 
 namespace tf {
 
-class CommError : public Error {
- public:
-  using Error::Error;
-};
-
 class MpiComm final : public Communicator {
  public:
   // Wraps `comm`; frees it on destruction when `owned`.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace tf {
@@ -26,6 +27,25 @@ ncclRedOp_t nccl_op(ReduceOp op) {
   }
   return ncclSum;
 }
+// Makes `device` current for a scope: the legacy default stream (nullptr) and
+// the events are those of the current device, which the caller may have left on
+// another GPU (LibTorch switches devices per operation and switches back).
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    if (cudaGetDevice(&prev_) == cudaSuccess && prev_ != device) cudaSetDevice(device);
+    else prev_ = -1;
+  }
+  ~DeviceScope() {
+    if (prev_ >= 0) cudaSetDevice(prev_);
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int prev_ = -1;
+};
+
 std::string host_name() {
   char h[256] = {0};
   ::gethostname(h, sizeof h - 1);
@@ -35,7 +55,10 @@ std::string host_name() {
 
 struct NcclComm::State {
   ncclComm_t comm = nullptr;
-  cudaStream_t stream = nullptr;
+  cudaStream_t stream = nullptr;   // NCCL's own (non-blocking)
+  cudaStream_t compute = nullptr;  // the caller's (set_stream); nullptr: legacy default stream
+  cudaEvent_t ready = nullptr;     // recorded on `compute`: the buffers are written
+  cudaEvent_t done = nullptr;      // recorded on `stream`: the collective has finished
   int device = 0;
   std::string where;
 };
@@ -61,20 +84,58 @@ int NcclComm::device_count() {
 
 NcclComm::NcclComm(Communicator& host, int device, double timeout_s)
     : s_(std::make_unique<State>()), rank_(host.rank()), size_(host.size()), timeout_s_(timeout_s) {
+  std::string id(sizeof(ncclUniqueId), '\0');
+  if (rank_ == 0) id = unique_id();
+  host.broadcast(id.data(), id.size(), 0);
+  init(id, device);
+}
+
+NcclComm::NcclComm(const std::string& id, int rank, int size, int device, double timeout_s)
+    : s_(std::make_unique<State>()), rank_(rank), size_(size), timeout_s_(timeout_s) {
+  init(id, device);
+}
+
+std::string NcclComm::unique_id() {
+  ncclUniqueId id;
+  ncclResult_t r = ncclGetUniqueId(&id);
+  if (r != ncclSuccess)
+    throw CommError(host_name() + ": ncclGetUniqueId: " + ncclGetErrorString(r), __FILE__, __LINE__);
+  return std::string(reinterpret_cast<const char*>(&id), sizeof id);
+}
+
+void NcclComm::init(const std::string& id_bytes, int device) {
   s_->device = device;
   s_->where = "rank " + std::to_string(rank_) + "/" + std::to_string(size_) + " on " + host_name() + " (cuda:" +
               std::to_string(device) + ", NCCL)";
-  TF_CUDA(cudaSetDevice(device));
+  if (id_bytes.size() != sizeof(ncclUniqueId))
+    throw CommError(s_->where + ": NCCL unique id of " + std::to_string(id_bytes.size()) + " bytes", __FILE__, __LINE__);
   ncclUniqueId id;
-  if (rank_ == 0) TF_NCCL(ncclGetUniqueId(&id));
-  host.broadcast(&id, sizeof id, 0);
+  std::memcpy(&id, id_bytes.data(), sizeof id);
+  TF_CUDA(cudaSetDevice(device));
   TF_CUDA(cudaStreamCreateWithFlags(&s_->stream, cudaStreamNonBlocking));
+  TF_CUDA(cudaEventCreateWithFlags(&s_->ready, cudaEventDisableTiming));
+  TF_CUDA(cudaEventCreateWithFlags(&s_->done, cudaEventDisableTiming));
   TF_NCCL(ncclCommInitRank(&s_->comm, size_, id, rank_));
 }
 
 NcclComm::~NcclComm() {
   if (s_->comm) ncclCommDestroy(s_->comm);
+  if (s_->ready) cudaEventDestroy(s_->ready);
+  if (s_->done) cudaEventDestroy(s_->done);
   if (s_->stream) cudaStreamDestroy(s_->stream);
+}
+
+void NcclComm::set_stream(void* cuda_stream) { s_->compute = static_cast<cudaStream_t>(cuda_stream); }
+
+void NcclComm::after_compute() {
+  TF_CUDA(cudaEventRecord(s_->ready, s_->compute));
+  TF_CUDA(cudaStreamWaitEvent(s_->stream, s_->ready, 0));
+}
+
+void NcclComm::finish(const char* op, const char* file, int line) {
+  wait(op, file, line);
+  TF_CUDA(cudaEventRecord(s_->done, s_->stream));
+  TF_CUDA(cudaStreamWaitEvent(s_->compute, s_->done, 0));
 }
 
 void NcclComm::wait(const char* op, const char* file, int line) {
@@ -103,23 +164,30 @@ void NcclComm::wait(const char* op, const char* file, int line) {
 
 void NcclComm::allreduce(void* buf, size_t count, DType dtype, ReduceOp op) {
   if (count == 0) return;
+  DeviceScope on(s_->device);
+  after_compute();
   TF_NCCL(ncclAllReduce(buf, buf, count, nccl_type(dtype), nccl_op(op), s_->comm, s_->stream));
-  wait("ncclAllReduce", __FILE__, __LINE__);
+  finish("ncclAllReduce", __FILE__, __LINE__);
 }
 
 void NcclComm::broadcast(void* buf, size_t bytes, int root) {
   if (bytes == 0) return;
+  DeviceScope on(s_->device);
+  after_compute();
   TF_NCCL(ncclBroadcast(buf, buf, bytes, ncclUint8, root, s_->comm, s_->stream));
-  wait("ncclBroadcast", __FILE__, __LINE__);
+  finish("ncclBroadcast", __FILE__, __LINE__);
 }
 
 void NcclComm::allgather(const void* send, void* recv, size_t bytes) {
+  DeviceScope on(s_->device);
+  after_compute();
   TF_NCCL(ncclAllGather(send, recv, bytes, ncclUint8, s_->comm, s_->stream));
-  wait("ncclAllGather", __FILE__, __LINE__);
+  finish("ncclAllGather", __FILE__, __LINE__);
 }
 
 void NcclComm::barrier() {
   // NCCL has no barrier: a one-element all-reduce on the device does the job.
+  DeviceScope on(s_->device);
   float* one = nullptr;
   TF_CUDA(cudaMallocAsync(reinterpret_cast<void**>(&one), sizeof(float), s_->stream));
   TF_NCCL(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, s_->comm, s_->stream));

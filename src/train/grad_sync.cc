@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "train/torch_compat.h"
+
 namespace tf {
 
 GradSync::GradSync(Communicator& comm, const std::vector<torch::Tensor>& params, size_t bucket_bytes) : comm_(comm) {
@@ -35,6 +37,9 @@ GradSync::GradSync(Communicator& comm, const std::vector<torch::Tensor>& params,
 void GradSync::average(std::vector<torch::Tensor>& params, double weight) {
   if (!comm_.is_distributed()) return;
   torch::NoGradGuard ng;
+  // The buckets are packed and unpacked on LibTorch's current stream; the
+  // device communicator orders its collectives after and before that stream.
+  if (!flat_.empty()) comm_.set_stream(compat::current_cuda_stream(flat_[0].device()));
   for (size_t k = 0; k < bounds_.size(); ++k) {
     auto [a, z] = bounds_[k];
     auto& flat = flat_[k];
@@ -69,6 +74,7 @@ void GradSync::broadcast_parameters(const std::vector<torch::Tensor>& params, co
   std::vector<torch::Tensor> all = params;
   all.insert(all.end(), buffers.begin(), buffers.end());
   const bool on_device = comm_.device_buffers();
+  if (on_device && !all.empty()) comm_.set_stream(compat::current_cuda_stream(all[0].device()));
   for (auto& t : all) {
     auto c = on_device ? t.contiguous() : t.to(torch::kCPU).contiguous();
     comm_.broadcast(c.data_ptr(), static_cast<size_t>(c.numel() * c.element_size()), 0);

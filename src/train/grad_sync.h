@@ -5,6 +5,10 @@
 // instead of one per parameter. With a single rank every call returns at once.
 // Rank contract: all ranks call average() once per optimizer step, in the same
 // order, with the same parameter list.
+// Streams: with a device communicator (NCCL) the buckets live in GPU memory
+// and are packed and unpacked on LibTorch's current CUDA stream; average() and
+// broadcast_parameters() hand that stream to the communicator (set_stream), which
+// orders each collective after the packing and before the unpacking.
 #pragma once
 
 #include <torch/types.h>
