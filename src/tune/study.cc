@@ -49,36 +49,9 @@ Space space_of(const config::Config& cfg) {
   return parse_space(s, cfg);
 }
 
-struct View {
-  std::vector<TrialState> trials;
-  std::map<int64_t, std::string> session;  // session of each trial's latest start
-  int consecutive_failures = 0;
-};
-
-View view_of(const std::vector<json>& records) {
-  View v;
-  std::map<int64_t, TrialState> by;
-  for (const auto& r : records) {
-    const std::string op = r.value("op", "");
-    if (op == "start") {
-      int64_t n = r["trial"];
-      TrialState t;
-      t.number = n;
-      t.params = r["params"];
-      by[n] = t;
-      v.session[n] = r.value("session", "");
-    } else if (op == "report") {
-      by[r["trial"].get<int64_t>()].intermediate[r["step"].get<int64_t>()] = r["value"].get<double>();
-    } else if (op == "finish") {
-      auto& t = by[r["trial"].get<int64_t>()];
-      t.state = r["state"];
-      t.value = r.value("value", 0.0);
-      v.consecutive_failures = t.state == "failed" ? v.consecutive_failures + 1 : 0;
-    }
-  }
-  for (auto& [n, t] : by) v.trials.push_back(t);
-  return v;
-}
+// The study as the journal's replay tells it (tune/replay.h).
+using View = StudyState;
+const View& view_of(const View& v) { return v; }
 
 // The pruner: a callback; the group's first rank reports each epoch's value to
 // the journal and decides, every rank of the group follows the broadcast decision.
@@ -321,6 +294,7 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
     alive = std::make_unique<SessionLock>(sdir, session);
     Journal::Lock lock(journal);
     View v = view_of(journal.read());
+    check_results_kept(journal, v, sdir);  // exit 2 rather than rerun trials over their results
     int64_t done = 0;
     for (const auto& t : v.trials) done += t.state != "running";
     journal.append({{"op", "session"}, {"session", session}, {"time", now_s()}, {"ranks", world.size()}});
@@ -409,6 +383,8 @@ json run_study(const config::Config& cfg, Communicator& world, Communicator& gro
         finish["reason"] = "objective is not finite";
       }
     } catch (const Preempted&) {  // the trial stays "running" in the journal: the next session resumes it
+      throw;
+    } catch (const IoError&) {  // a full or failing disk is not the trial's fault: the command stops
       throw;
     } catch (const std::exception& e) {  // bad values, diverged training, out of memory: the trial fails
       finish["state"] = "failed";
