@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -81,21 +80,26 @@ void Journal::append(const nlohmann::json& record, bool durable) const {
 
 void check_results_kept(const Journal& j, const StudyState& s, const std::filesystem::path& study_dir) {
   namespace fs = std::filesystem;
-  std::vector<int64_t> with_results;
+  std::vector<int64_t> finished, with_folds;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(study_dir / "trials", ec)) {
     const std::string name = e.path().filename().string();
     if (name.size() < 7 || name.size() > 15 || name.compare(0, 6, "trial_") != 0 ||
         name.find_first_not_of("0123456789", 6) != std::string::npos)
       continue;
-    if (fs::exists(e.path() / "summary.json")) with_results.push_back(std::stoll(name.substr(6)));
+    const int64_t n = std::stoll(name.substr(6));
+    if (fs::exists(e.path() / "summary.json")) finished.push_back(n);
+    for (const auto& sub : fs::directory_iterator(e.path(), ec))  // folds of a cross-validated trial
+      if (fs::exists(sub.path() / "summary.json")) {
+        with_folds.push_back(n);
+        break;
+      }
   }
-  std::sort(with_results.begin(), with_results.end());
-  const auto lost =
-      lost_results(s, with_results, [&](const std::string& session) { return SessionLock::alive(study_dir, session); });
+  const auto lost = lost_results(s, finished, with_folds,
+                                 [&](const std::string& session) { return SessionLock::alive(study_dir, session); });
   if (lost.empty()) return;
   std::string msg = j.path().string() + " does not match the trial folders beside it, which hold finished results "
-                    "(trials/trial_NNNN/summary.json):";
+                    "(trials/trial_NNNN/summary.json, or a fold's):";
   for (const auto& l : lost) msg += "\n  " + l;
   if (!j.skipped_lines().empty()) {
     msg += "\nthe journal lost records: line(s)";

@@ -154,22 +154,27 @@ Replayed replay(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> lost_results(const StudyState& s, const std::vector<int64_t>& with_results,
+std::vector<std::string> lost_results(const StudyState& s, const std::vector<int64_t>& finished,
+                                      const std::vector<int64_t>& with_folds,
                                       const std::function<bool(const std::string&)>& alive) {
   std::map<int64_t, const TrialState*> by;
   for (const auto& t : s.trials) by[t.number] = &t;
-  std::vector<std::string> out;
-  for (int64_t n : with_results) {
+  std::map<int64_t, std::string> out;  // by trial number
+  for (int64_t n : with_folds)
+    if (!by.count(n)) out[n] = trial_name(n) + ": the journal has no record of it, but its folder holds finished folds";
+  for (int64_t n : finished) {
     auto it = by.find(n);
     if (it == by.end()) {
-      out.push_back(trial_name(n) + ": the journal has no record of it");
+      out[n] = trial_name(n) + ": the journal has no record of it";
     } else if (it->second->state == "running") {
       auto sess = s.session.find(n);
       if (sess == s.session.end() || !alive(sess->second))
-        out.push_back(trial_name(n) + ": the journal shows it running (its finish record is missing)");
+        out[n] = trial_name(n) + ": the journal shows it running (its finish record is missing)";
     }
   }
-  return out;
+  std::vector<std::string> v;
+  for (auto& [n, text] : out) v.push_back(text);
+  return v;
 }
 
 }  // namespace tf::tune

@@ -70,11 +70,14 @@ struct Replayed {
 // The state `text` (a whole journal) describes.
 Replayed replay(const std::string& text);
 
-// Trials whose folder holds a finished result (`with_results`) although the
-// journal does not show them finished, leaving out trials that a live session
-// still runs (`alive(session)`): one description per trial, none when the
-// journal and the folders agree.
-std::vector<std::string> lost_results(const StudyState& s, const std::vector<int64_t>& with_results,
+// Trials whose folder holds results the journal does not account for, one
+// description per trial (none when the journal and the folders agree):
+// `finished` trials hold a finished result (summary.json) that the journal
+// does not show finished; `with_folds` trials hold finished folds (a
+// cross-validated trial) that the journal has no record of. Trials that a
+// live session still runs (`alive(session)`) are left out.
+std::vector<std::string> lost_results(const StudyState& s, const std::vector<int64_t>& finished,
+                                      const std::vector<int64_t>& with_folds,
                                       const std::function<bool(const std::string&)>& alive);
 
 }  // namespace tf::tune

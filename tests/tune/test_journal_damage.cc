@@ -138,7 +138,7 @@ TEST(JournalDamage, TuneNeverLoopsNorRewritesAFinishedTrial) {
   const std::vector<int64_t> all = {0, 1, 2, 3};
   for (const auto& [name, text] : cases) {
     const tune::Replayed r = tune::replay(text);
-    const auto lost = tune::lost_results(r.state, all, [](const std::string&) { return false; });
+    const auto lost = tune::lost_results(r.state, all, {}, [](const std::string&) { return false; });
     refused[name] = !lost.empty();
     if (!lost.empty()) continue;
     ASSERT_EQ(r.state.trials.size(), static_cast<size_t>(kTrials)) << name;

@@ -190,10 +190,11 @@ TEST(Replay, NamesTrialsWhoseFinishedResultsTheJournalLost) {
                               line_of(finish(2)))
                            .state;
   auto alive = [](const std::string& session) { return session == "live"; };
-  EXPECT_TRUE(lost_results(s, {0, 2}, alive).empty());  // 0: its session still runs it; 2: finished
-  EXPECT_EQ(lost_results(s, {0, 1, 2, 3}, alive),
+  EXPECT_TRUE(lost_results(s, {0, 2}, {0, 1, 2}, alive).empty());  // 0: its session still runs it; 2: finished
+  EXPECT_EQ(lost_results(s, {0, 1, 2, 3}, {4}, alive),
             (std::vector<std::string>{"trial 1: the journal shows it running (its finish record is missing)",
-                                      "trial 3: the journal has no record of it"}));
+                                      "trial 3: the journal has no record of it",
+                                      "trial 4: the journal has no record of it, but its folder holds finished folds"}));
 }
 
 TEST(Journal, RefusesAJournalThatLostFinishedTrials) {
@@ -206,6 +207,8 @@ TEST(Journal, RefusesAJournalThatLostFinishedTrials) {
   test::write_text(dir / "trials" / "trial_0000" / "summary.json", "{}");
   EXPECT_NO_THROW(check_results_kept(j, j.read(), dir.path()));
   test::write_text(dir / "trials" / "trial_0001" / "summary.json", "{}");
+  fs::create_directories(dir / "trials" / "trial_0005" / "fold_00");  // a cross-validated trial's finished fold
+  test::write_text(dir / "trials" / "trial_0005" / "fold_00" / "summary.json", "{}");
   std::string text = read_file(dir / "study.jsonl");
   test::write_text(dir / "study.jsonl", "x" + text + line_of(start(1)) + "y" + line_of(finish(1)));
   Journal damaged(dir / "study.jsonl");
@@ -216,6 +219,8 @@ TEST(Journal, RefusesAJournalThatLostFinishedTrials) {
     const std::string m = e.what();
     EXPECT_NE(m.find("trial 0: the journal has no record of it"), std::string::npos) << m;
     EXPECT_NE(m.find("trial 1: the journal shows it running"), std::string::npos) << m;
+    EXPECT_NE(m.find("trial 5: the journal has no record of it, but its folder holds finished folds"),
+              std::string::npos) << m;
     EXPECT_NE(m.find("line(s) 1 2 4 were skipped"), std::string::npos) << m;
     EXPECT_NE(m.find("move those trial folders"), std::string::npos) << m;
   }
