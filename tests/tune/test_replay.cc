@@ -155,16 +155,16 @@ TEST(Replay, NoJournalMakesTheTunerLoop) {
       text += line + "\n";
     }
     Replay replay_state;
-    for (size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1)
+    std::set<int64_t> finished_before;  // once finished, a trial stays finished
+    for (size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1) {
       replay_state.apply(text.substr(pos, nl - pos));
-    std::set<int64_t> finished_before;
-    int64_t running = 0;
-    for (const auto& t : replay_state.state().trials) {
-      if (t.state == "running")
-        ++running;
-      else
-        finished_before.insert(t.number);
+      for (const auto& t : replay_state.state().trials) {
+        if (t.state != "running") finished_before.insert(t.number);
+        ASSERT_FALSE(t.state == "running" && finished_before.count(t.number)) << text;
+      }
     }
+    int64_t running = 0;
+    for (const auto& t : replay_state.state().trials) running += t.state == "running";
     int iterations = 0;
     while (true) {
       const StudyState& s = replay_state.state();
