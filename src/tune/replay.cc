@@ -94,9 +94,11 @@ std::string Replay::apply_record(const json& r) {
   if (op == "start") {
     if (finished) return "start of " + trial_name(n) + ", which finished already";
     auto params = r.find("params");
-    if (params == r.end() || !valid_params(*params)) return "start of " + trial_name(n) + ": \"params\" is not an object of values";
+    if (params == r.end() || !valid_params(*params))
+      return "start of " + trial_name(n) + ": \"params\" is not an object of values";
     auto session = r.find("session");
-    if (session != r.end() && !session->is_string()) return "start of " + trial_name(n) + ": \"session\" is not a string";
+    if (session != r.end() && !session->is_string())
+      return "start of " + trial_name(n) + ": \"session\" is not a string";
     TrialState t;  // a start of a running trial (a requeue) begins it again
     t.number = n;
     t.params = *params;

@@ -44,14 +44,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(by_line.state().trials.size() == r.state.trials.size());
 
   // The tuner's next records always apply; finished trials stay finished.
+  auto applies = [&](const json& record) { return by_line.apply(tf::tune::journal_line(record)).empty(); };
   const int64_t next = r.state.trials.empty() ? 0 : r.state.trials.back().number + 1;
   for (const auto& t : r.state.trials)
     if (t.state == "running") {
-      check(by_line.apply(tf::tune::journal_line({{"op", "start"}, {"trial", t.number}, {"params", t.params}, {"session", "me"}})).empty());
-      check(by_line.apply(tf::tune::journal_line({{"op", "finish"}, {"trial", t.number}, {"state", "failed"}})).empty());
+      check(applies({{"op", "start"}, {"trial", t.number}, {"params", t.params}, {"session", "me"}}));
+      check(applies({{"op", "finish"}, {"trial", t.number}, {"state", "failed"}}));
     }
-  if (next < tf::tune::kMaxTrialNumber)
-    check(by_line.apply(tf::tune::journal_line({{"op", "start"}, {"trial", next}, {"params", json::object()}})).empty());
+  if (next < tf::tune::kMaxTrialNumber) check(applies({{"op", "start"}, {"trial", next}, {"params", json::object()}}));
   for (const auto& t : by_line.state().trials)
     if (finished.count(t.number)) check(t.state != "running");
   return 0;
