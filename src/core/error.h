@@ -3,10 +3,14 @@
 // BadInput   : the user's config, data or command line is wrong (exit code 2).
 //              The message names the key, file or value at fault.
 // Error      : anything else that went wrong (exit code 1).
+// IoError    : writing a file failed (disk full, read-only file system,
+//              quota, I/O error): exit code 1, the message names the file and
+//              the system's reason ("No space left on device").
 // Both carry the source location where they were raised; the app layer adds
 // host and rank when it prints them.
 #pragma once
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -31,6 +35,17 @@ class BadInput : public Error {
  public:
   using Error::Error;
   int exit_code() const override { return kExitBadInput; }
+};
+
+class IoError : public Error {
+ public:
+  // `err`: the errno of the failed call.
+  IoError(const std::string& path, int err, const char* file = "", int line = 0)
+      : Error("cannot write " + path + ": " + std::strerror(err), file, line), err_(err) {}
+  int error_number() const { return err_; }
+
+ private:
+  int err_;
 };
 
 }  // namespace tf

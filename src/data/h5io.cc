@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <functional>
 #include <set>
@@ -311,9 +312,14 @@ void write_file(const std::filesystem::path& path, bool overwrite, const std::ve
   if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path());
   check_disk(bytes, path.parent_path(), "writing " + path.string());
   atomic_write_with(path, [&](const std::filesystem::path& tmp) {
+    Silence quiet;
+    // A failed HDF5 call leaves the errno of the failed system call (ENOSPC, EIO).
+    auto failed = [&] { return IoError(path.string(), errno ? errno : EIO, __FILE__, __LINE__); };
+    errno = 0;
     Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    TF_CHECK(f.ok(), "cannot create " + tmp.string());
+    if (!f.ok()) throw failed();
     WriteFn write = [&](const char* name, hid_t file_type, hid_t mem_type, std::vector<hsize_t> dims, const void* data) {
+      errno = 0;
       Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
       Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
       if (dims.size() == 3 && dims[0] > 0) {  // chunk by row blocks so reads of a few rows stay cheap
@@ -321,8 +327,7 @@ void write_file(const std::filesystem::path& path, bool overwrite, const std::ve
         H5Pset_chunk(plist.get(), 3, chunk.data());
       }
       Handle ds(H5Dcreate2(f.get(), name, file_type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT), H5Dclose);
-      TF_CHECK(ds.ok() && H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0,
-               std::string("cannot write dataset ") + name + " to " + tmp.string());
+      if (!ds.ok() || H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) throw failed();
     };
     fill(write);
     if (!class_names.empty()) {
@@ -334,8 +339,10 @@ void write_file(const std::filesystem::path& path, bool overwrite, const std::ve
       Handle attr(H5Acreate2(f.get(), "class_names", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
       std::vector<const char*> ptrs;
       for (const auto& s : class_names) ptrs.push_back(s.c_str());
-      TF_CHECK(H5Awrite(attr.get(), type.get(), ptrs.data()) >= 0, "cannot write class_names to " + tmp.string());
+      if (H5Awrite(attr.get(), type.get(), ptrs.data()) < 0) throw failed();
     }
+    errno = 0;
+    if (H5Fflush(f.get(), H5F_SCOPE_LOCAL) < 0) throw failed();  // the cached data reaches the file here
   });
 }
 

@@ -14,9 +14,10 @@ namespace tf::jobs {
 
 namespace {
 
-// Status words, by precedence: a rank's own failure outranks a rank that only
-// saw a peer fail, which outranks a stop.
-constexpr int64_t kOk = 0, kStopped = 1, kPeerFailed = 2, kFailed = 3;
+// Status words, by precedence: a write error (a full or failing disk: not the
+// task's fault, so the whole command stops) outranks a rank's own failure,
+// which outranks a rank that only saw a peer fail, which outranks a stop.
+constexpr int64_t kOk = 0, kStopped = 1, kPeerFailed = 2, kFailed = 3, kWriteFailed = 4;
 
 struct Outcome {
   int64_t status = kOk;
@@ -33,6 +34,8 @@ Outcome run_one(const std::function<void()>& task) {
     o = {kStopped, kExitPreempted, e.what()};
   } catch (const PeerFailed& e) {
     o = {kPeerFailed, kExitInternal, e.what()};
+  } catch (const IoError& e) {
+    o = {kWriteFailed, e.exit_code(), e.what()};
   } catch (const Error& e) {
     o = {kFailed, e.exit_code(), e.what()};
   } catch (const std::exception& e) {
@@ -112,6 +115,7 @@ int64_t WorkQueue::run(const Hooks& h) {
       continue;
     }
     if (d.status == kStopped) throw Preempted(d.failure.reason, __FILE__, __LINE__);
+    if (d.status == kWriteFailed) throw Error(d.failure.reason, __FILE__, __LINE__);  // the same line on every rank
     // Failed: the task's communicator may hold collectives some ranks left
     // half-way; the next task gets a fresh one (the old one is let go
     // unfreed, as MPI cannot cancel a pending collective).

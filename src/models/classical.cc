@@ -4,6 +4,7 @@
 #include <xgboost/c_api.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -188,7 +189,9 @@ class SvmModel : public ClassicalModel {
 
   void save(const fs::path& path) const override {
     atomic_write_with(path, [&](const fs::path& tmp) {
-      TF_CHECK(svm_save_model(tmp.string().c_str(), model_) == 0, "cannot write " + tmp.string());
+      errno = 0;
+      if (svm_save_model(tmp.string().c_str(), model_) != 0)
+        throw IoError(path.string(), errno ? errno : EIO, __FILE__, __LINE__);
     });
   }
   void load(const fs::path& path, int64_t classes) override {

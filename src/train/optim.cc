@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -73,7 +74,9 @@ void clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
 double get_lr(const torch::optim::Optimizer& opt) { return opt.param_groups().at(0).options().get_lr(); }
 
 void save_optimizer(torch::optim::Optimizer& opt, const std::string& path, bool durable) {
-  atomic_write_with(path, [&](const fs::path& tmp) { torch::save(opt, tmp.string()); }, durable);
+  std::ostringstream bytes;  // in memory, then checked writes (see write_weights in train/resume.cc)
+  torch::save(opt, bytes);
+  atomic_write(path, bytes.str(), durable);
   nlohmann::json groups = nlohmann::json::array();
   for (auto& g : opt.param_groups()) groups.push_back({{"lr", g.options().get_lr()}});
   atomic_write(path + ".groups.json", groups.dump() + "\n", durable);

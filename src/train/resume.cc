@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <mutex>
+#include <sstream>
 
 #include "core/fs.h"
 #include "train/optim.h"
@@ -12,11 +13,25 @@ namespace tf {
 
 fs::path resume_dir(const fs::path& run_dir) { return run_dir / "resume"; }
 
+// LibTorch serialises into memory and the bytes go through atomic_write's
+// checked writes: LibTorch's own file writer throws from its destructor when
+// the disk is full (std::terminate, SIGABRT) and leaves its temp file behind.
 void write_weights(torch::nn::Module& model, const fs::path& path, bool durable) {
   torch::serialize::OutputArchive ar;
   model.save(ar);
-  atomic_write_with(path, [&](const fs::path& tmp) { ar.save_to(tmp.string()); }, durable);
+  std::ostringstream bytes;
+  ar.save_to(bytes);
+  atomic_write(path, bytes.str(), durable);
 }
+
+namespace {
+template <typename T>  // a tensor or a list of tensors
+void write_tensors(const T& value, const fs::path& path, bool durable) {
+  std::ostringstream bytes;
+  torch::save(value, bytes);
+  atomic_write(path, bytes.str(), durable);
+}
+}  // namespace
 
 void save_resume(const fs::path& run_dir, const config::Config& cfg, const ResumePoint& at, const ResumeTarget& t,
                  const FitResult& result, const std::vector<Callback*>& cbs) {
@@ -32,16 +47,14 @@ void save_resume(const fs::path& run_dir, const config::Config& cfg, const Resum
   const bool durable = false;
   write_weights(t.model, dir / ("weights-" + g + ".pt"), durable);
   save_optimizer(t.opt, (dir / ("optimizer-" + g + ".pt")).string(), durable);
-  if (!t.best.empty())
-    atomic_write_with(dir / ("best-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(t.best, tmp.string()); },
-                      durable);
+  if (!t.best.empty()) write_tensors(t.best, dir / ("best-" + g + ".pt"), durable);
   auto gen_cpu = at::detail::getDefaultCPUGenerator();
   torch::Tensor rng;
   {
     std::lock_guard<std::mutex> lock(gen_cpu.mutex());
     rng = gen_cpu.get_state();
   }
-  atomic_write_with(dir / ("rng-" + g + ".pt"), [&](const fs::path& tmp) { torch::save(rng, tmp.string()); }, durable);
+  write_tensors(rng, dir / ("rng-" + g + ".pt"), durable);
   nlohmann::json st = {{"generation", gen},   {"epoch", at.epoch}, {"batch", at.batch},
                        {"cm", at.cm},         {"loss_sum", at.loss_sum}, {"step", t.step},
                        {"lr_scale", t.lr_scale}, {"stop", t.stop},    {"has_best", !t.best.empty()},

@@ -79,7 +79,7 @@ EventWriter::EventWriter(const std::filesystem::path& dir) {
   path_ = dir / ("events.out.tfevents." + std::to_string(static_cast<int64_t>(t)) + "." + host + "." +
                  std::to_string(::getpid()));
   f_ = std::fopen(path_.c_str(), "ab");
-  if (!f_) throw Error("cannot write " + path_.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+  if (!f_) throw IoError(path_.string(), errno, __FILE__, __LINE__);
   std::string ev;
   double_field(ev, 1, t);
   bytes_field(ev, 3, "brain.Event:2");
@@ -115,9 +115,11 @@ void EventWriter::record(const std::string& data) {
   std::memcpy(head + 8, &len_crc, 4);
   if (std::fwrite(head, 1, 12, f_) != 12 || std::fwrite(data.data(), 1, data.size(), f_) != data.size() ||
       std::fwrite(&data_crc, 1, 4, f_) != 4)
-    throw Error("cannot write " + path_.string(), __FILE__, __LINE__);
+    throw IoError(path_.string(), errno ? errno : EIO, __FILE__, __LINE__);
 }
 
-void EventWriter::flush() { std::fflush(f_); }
+void EventWriter::flush() {
+  if (std::fflush(f_) != 0) throw IoError(path_.string(), errno ? errno : EIO, __FILE__, __LINE__);
+}
 
 }  // namespace tf

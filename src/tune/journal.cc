@@ -3,31 +3,19 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/fs.h"
 
 namespace tf::tune {
 
-uint32_t crc32(const std::string& s) {
-  static uint32_t table[256] = {0};
-  if (table[1] == 0)
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-  uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char ch : s) c = table[(c ^ ch) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-Journal::Journal(std::filesystem::path path) : path_(std::move(path)) {
+Journal::Journal(std::filesystem::path path, bool warn) : path_(std::move(path)), warn_(warn) {
   lock_path_ = path_;
   lock_path_ += ".lock";
 }
@@ -48,61 +36,79 @@ Journal::Lock::~Lock() {
   ::close(fd_);
 }
 
-const std::vector<nlohmann::json>& Journal::read() const {
+const StudyState& Journal::read() const {
   std::ifstream in(path_, std::ios::binary);
-  if (!in) return records_;
+  if (!in) return replay_.state();
   in.seekg(0, std::ios::end);
   const uint64_t size = static_cast<uint64_t>(in.tellg());
   if (size < parsed_bytes_) {  // replaced by another file: start over
-    records_.clear();
+    replay_ = Replay();
+    skipped_.clear();
     parsed_bytes_ = 0;
   }
   in.seekg(static_cast<std::streamoff>(parsed_bytes_));
   std::string text(size - parsed_bytes_, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
   size_t pos = 0;
-  while (true) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) break;  // an incomplete last line: maybe still being written
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    size_t tab = line.rfind('\t');
-    bool ok = tab != std::string::npos;
-    if (ok) {
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "%08x", crc32(line.substr(0, tab)));
-      ok = line.substr(tab + 1) == buf;
-    }
-    // A record whose checksum does not match was torn by a writer killed
-    // mid-append (appends after it start on a fresh line): it never counted.
-    if (ok) records_.push_back(nlohmann::json::parse(line.substr(0, tab)));
+  // An incomplete last line may still be being written: it waits. A torn
+  // line of a killed writer is followed by the next append's line and then
+  // skipped like any damaged line.
+  for (size_t nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    const std::string why = replay_.apply(text.substr(pos, nl - pos));
+    if (why.empty()) continue;
+    skipped_.push_back(replay_.lines());
+    if (warn_) spdlog::warn("{} line {}: {}; skipped", path_.string(), replay_.lines(), why);
   }
   parsed_bytes_ += pos;
-  return records_;
+  return replay_.state();
 }
 
 void Journal::append(const nlohmann::json& record, bool durable) const {
-  std::string body = record.dump();
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", crc32(body));
-  std::string line = body + "\t" + buf + "\n";
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) throw Error("cannot open " + path_.string() + ": " + std::strerror(errno), __FILE__, __LINE__);
+  std::string line = journal_line(record) + "\n";
   // A torn tail from a killed writer would glue onto this record: start on a fresh line.
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+  int rfd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd >= 0) {
+    struct stat st;
     char last = '\n';
-    int rfd = ::open(path_.c_str(), O_RDONLY);
-    if (rfd >= 0) {
-      if (::pread(rfd, &last, 1, st.st_size - 1) != 1) last = '\n';
-      ::close(rfd);
-    }
+    if (::fstat(rfd, &st) == 0 && st.st_size > 0 && ::pread(rfd, &last, 1, st.st_size - 1) != 1) last = '\n';
+    ::close(rfd);
     if (last != '\n') line = "\n" + line;
   }
-  ssize_t w = ::write(fd, line.data(), line.size());
-  if (durable) ::fsync(fd);
-  ::close(fd);
-  if (w != static_cast<ssize_t>(line.size())) throw Error("short write to " + path_.string(), __FILE__, __LINE__);
+  append_bytes(path_, line, durable);
+}
+
+void check_results_kept(const Journal& j, const StudyState& s, const std::filesystem::path& study_dir) {
+  namespace fs = std::filesystem;
+  std::vector<int64_t> finished, with_folds;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(study_dir / "trials", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() < 7 || name.size() > 15 || name.compare(0, 6, "trial_") != 0 ||
+        name.find_first_not_of("0123456789", 6) != std::string::npos)
+      continue;
+    const int64_t n = std::stoll(name.substr(6));
+    if (fs::exists(e.path() / "summary.json")) finished.push_back(n);
+    for (const auto& sub : fs::directory_iterator(e.path(), ec))  // folds of a cross-validated trial
+      if (fs::exists(sub.path() / "summary.json")) {
+        with_folds.push_back(n);
+        break;
+      }
+  }
+  const auto lost = lost_results(s, finished, with_folds,
+                                 [&](const std::string& session) { return SessionLock::alive(study_dir, session); });
+  if (lost.empty()) return;
+  std::string msg = j.path().string() + " does not match the trial folders beside it, which hold finished results "
+                    "(trials/trial_NNNN/summary.json, or a fold's):";
+  for (const auto& l : lost) msg += "\n  " + l;
+  if (!j.skipped_lines().empty()) {
+    msg += "\nthe journal lost records: line(s)";
+    for (size_t i = 0; i < j.skipped_lines().size() && i < 20; ++i) msg += " " + std::to_string(j.skipped_lines()[i]);
+    msg += j.skipped_lines().size() > 20 ? " ... were skipped" : " were skipped";
+  }
+  msg += "\nrefusing to run those trials again over their results: restore " + j.path().filename().string() +
+         " from a copy, or move those trial folders out of " + (study_dir / "trials").string() + " to run them again";
+  throw BadInput(msg, __FILE__, __LINE__);
 }
 
 namespace {

@@ -17,14 +17,14 @@ namespace tf::tune {
 using nlohmann::json;
 
 json write_outputs(const fs::path& dir, const config::Config& cfg) {
-  std::vector<TrialState> trials = load_trials(dir);
   const bool maximize = objective_maximizes(cfg);
-  Journal j(dir / "study.jsonl");
+  Journal j(dir / "study.jsonl", /*warn=*/false);  // its reader (tune, study show) has warned already
+  std::vector<TrialState> trials;
   std::map<int64_t, json> finish;
   {
     Journal::Lock lock(j);
-    for (const auto& r : j.read())
-      if (r.value("op", "") == "finish") finish[r["trial"].get<int64_t>()] = r;
+    trials = j.read().trials;
+    finish = j.read().finish;
   }
   std::set<std::string> keys;
   for (const auto& t : trials)
@@ -123,6 +123,7 @@ std::map<std::string, double> importances(const std::vector<TrialState>& trials)
 std::string show(const fs::path& dir) {
   TF_CHECK_INPUT(fs::exists(dir / "study.jsonl") && fs::exists(dir / "config.yaml"),
                  dir.string() + " is not a study folder (no study.jsonl / config.yaml)");
+  load_trials(dir);  // warns about the journal's skipped lines
   return show_text(dir, write_outputs(dir, config::Config::load(dir / "config.yaml")));
 }
 

@@ -52,36 +52,9 @@ Space space_of(const config::Config& cfg) {
   return parse_space(s, cfg);
 }
 
-struct View {
-  std::vector<TrialState> trials;
-  std::map<int64_t, std::string> session;  // session of each trial's latest start
-  int consecutive_failures = 0;
-};
-
-View view_of(const std::vector<json>& records) {
-  View v;
-  std::map<int64_t, TrialState> by;
-  for (const auto& r : records) {
-    const std::string op = r.value("op", "");
-    if (op == "start") {
-      int64_t n = r["trial"];
-      TrialState t;
-      t.number = n;
-      t.params = r["params"];
-      by[n] = t;
-      v.session[n] = r.value("session", "");
-    } else if (op == "report") {
-      by[r["trial"].get<int64_t>()].intermediate[r["step"].get<int64_t>()] = r["value"].get<double>();
-    } else if (op == "finish") {
-      auto& t = by[r["trial"].get<int64_t>()];
-      t.state = r["state"];
-      t.value = r.value("value", 0.0);
-      v.consecutive_failures = t.state == "failed" ? v.consecutive_failures + 1 : 0;
-    }
-  }
-  for (auto& [n, t] : by) v.trials.push_back(t);
-  return v;
-}
+// The study as the journal's replay tells it (tune/replay.h).
+using View = StudyState;
+const View& view_of(const View& v) { return v; }
 
 
 // One cross-validated trial: folds in order on this group, each with the
@@ -291,6 +264,7 @@ json run_study(const config::Config& cfg, const jobs::Job& job) {
   if (world.rank() == 0) {
     alive = std::make_unique<SessionLock>(sdir, session);
     Journal::Lock lock(journal);
+    check_results_kept(journal, journal.read(), sdir);  // exit 2 rather than rerun trials over their results
     int64_t done = 0;
     for (const auto& t : view_of(journal.read()).trials) done += t.state != "running";
     journal.append({{"op", "session"}, {"session", session}, {"time", now_s()}, {"ranks", world.size()}});

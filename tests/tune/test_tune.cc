@@ -1,45 +1,17 @@
-// Tuning building blocks: the journal, search spaces, samplers, importances.
+// Tuning building blocks: search spaces, samplers, importances (the journal: test_replay.cc).
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <set>
 
 #include "core/error.h"
 #include "core/fs.h"
-#include "tune/journal.h"
 #include "tune/sampler.h"
 #include "tune/space.h"
 #include "tune/study.h"
 #include "test_util.h"
 
 namespace tf::tune {
-
-TEST(Journal, AppendsChecksummedLinesAndSkipsATornRecord) {
-  test::TempDir dir;
-  Journal j(dir / "study.jsonl");
-  {
-    Journal::Lock lock(j);
-    j.append({{"op", "start"}, {"trial", 0}});
-    j.append({{"op", "finish"}, {"trial", 0}, {"state", "complete"}, {"value", 0.5}});
-  }
-  // A writer killed mid-append leaves half a line without newline.
-  {
-    std::ofstream out(dir / "study.jsonl", std::ios::app);
-    out << R"({"op":"start","trial":1,"par)";
-  }
-  EXPECT_EQ(j.read().size(), 2u);
-  j.append({{"op", "start"}, {"trial", 2}});  // starts on a fresh line
-  auto r = j.read();
-  ASSERT_EQ(r.size(), 3u);
-  EXPECT_EQ(r[2]["trial"], 2);
-  // A record altered by hand fails its checksum and is not trusted.
-  std::string text = read_file(dir / "study.jsonl");
-  text.replace(text.find("0.5"), 3, "0.9");
-  test::write_text(dir / "study.jsonl", text);
-  EXPECT_EQ(Journal(dir / "study.jsonl").read().size(), 2u);  // a new reader (process) parses it afresh
-  EXPECT_EQ(crc32("123456789"), 0xCBF43926u);  // the standard check value
-}
 
 TEST(Space, ParsesRangesAndRejectsBadOnes) {
   auto base = config::Config::defaults();
