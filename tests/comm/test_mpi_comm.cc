@@ -88,4 +88,30 @@ TEST(MpiComm, TimeoutNamesTheMissingRank) {
   c.barrier();
 }
 
+// A rank that fails tells its peers (report_failure): a peer waiting in a
+// collective ends it at once with PeerFailed naming the rank, long before the
+// timeout; the communicator is then dropped, and the world goes on.
+TEST(MpiComm, APeerFailureEndsAPendingCollectiveAtOnce) {
+  auto& c = world();
+  auto g = c.split(0, c.rank()).release();  // left unfreed: it holds a collective that never completes
+  g->set_timeout(30.0);
+  static double buf = 1.0;
+  const int failing = g->size() - 1;
+  if (g->rank() == failing) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    g->report_failure();
+  } else {
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      g->allreduce(&buf, 1, DType::kFloat64, ReduceOp::kSum);
+      ADD_FAILURE() << "expected PeerFailed";
+    } catch (const PeerFailed& e) {
+      EXPECT_NE(std::string(e.what()).find("group rank " + std::to_string(failing) + " failed"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  }
+  c.barrier();
+}
+
 }  // namespace tf
