@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "compare/compare.h"
 #include "cv/runner.h"
+#include "tune/nested.h"
 #include "tune/space.h"
 #include "tune/study.h"
 #include "data/h5io.h"
@@ -216,7 +217,13 @@ int Commands::cv(World& world) {
   if (world.comm.rank() == 0)
     spdlog::info("trainfleet cv: {} rank(s) as {} group(s) of {}, {} thread(s) per rank", world.comm.size(), g.count,
                  g.per_run, g.threads);
-  auto results = cv::run_cv(cfg, g.job(world, cfg, "task"), cv_tasks_);
+  nlohmann::json results;
+  if (tune::is_nested_tuning(cfg)) {
+    TF_CHECK_INPUT(cv_tasks_.empty(), "--tasks: not available for nested CV with tuning (cv.nested with a tuning.space)");
+    results = tune::run_nested_cv(cfg, g.job(world, cfg, "task"));
+  } else {
+    results = cv::run_cv(cfg, g.job(world, cfg, "task"), cv_tasks_);
+  }
   if (!cv_tasks_.empty()) return kExitOk;
   if (world.comm.rank() == 0) {
     std::cout << cv::results_table(results) << "\n";

@@ -186,7 +186,7 @@ double std_of(const std::vector<double>& v) {  // population std, as numpy's def
 }  // namespace
 
 nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const std::vector<Task>& tasks,
-                         const fs::path& run_dir) {
+                         const fs::path& run_dir, const nlohmann::json& extra) {
   const int64_t k = labels.num_classes, no_leak = cfg.get_int("data.no_leak_class");
   std::vector<std::string> scoring;
   for (const auto& m : cfg.at("cv.scoring")) scoring.push_back(m.get<std::string>());
@@ -251,6 +251,7 @@ nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const
   std::sort(oof_lines.begin(), oof_lines.end());
   for (auto& [row, line] : oof_lines) oof << line << "\n";
   atomic_write(run_dir / "oof_predictions.csv", oof.str());
+  for (const auto& [key, value] : extra.items()) res[key] = value;
   atomic_write(run_dir / "cv_results.json", res.dump(2) + "\n");
   return res;
 }
@@ -281,6 +282,20 @@ std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::ve
     tasks.push_back({task_name(static_cast<int64_t>(o), -1, nested), static_cast<int64_t>(o), -1, outer[o].train,
                      outer[o].test});
   }
+  return tasks;
+}
+
+std::vector<Task> plan_folds(const config::Config& cfg, const Dataset& labels, const std::vector<int64_t>& rows,
+                             std::vector<std::string>* warnings) {
+  SplitSpec spec = spec_from(cfg, cfg.get_int("cv.n_splits"));
+  std::vector<int64_t> sorted = rows;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<Fold> folds = split_rows(spec, labels, sorted, warnings);
+  check_leakage(spec, labels, folds, "inner");
+  std::vector<Task> tasks;
+  for (size_t k = 0; k < folds.size(); ++k)
+    tasks.push_back({task_name(static_cast<int64_t>(k), -1, false), static_cast<int64_t>(k), -1, folds[k].train,
+                     folds[k].test});
   return tasks;
 }
 

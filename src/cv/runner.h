@@ -41,6 +41,12 @@ struct Task {
 // scikit-learn's warnings. BadInput names the splitter and the numbers.
 std::vector<Task> plan(const config::Config& cfg, const Dataset& labels, std::vector<std::string>* warnings);
 
+// The folds of cv.method / cv.n_splits over `rows` of data.path only (nested
+// CV: the folds a study scores its trials on inside an outer training set),
+// with the same leakage checks; task names fold_00, fold_01, ...
+std::vector<Task> plan_folds(const config::Config& cfg, const Dataset& labels, const std::vector<int64_t>& rows,
+                             std::vector<std::string>* warnings);
+
 // Trains one task on `group` (the full trainer; a stratified, seeded validation
 // split of the task's training rows), evaluating on its test rows, into `task_dir`.
 TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dataset& labels, const Task& task,
@@ -55,9 +61,10 @@ nlohmann::json run_task(const config::Config& cfg, Communicator& group, int grou
 void save_task(const config::Config& cfg, const nlohmann::json& record, const std::filesystem::path& run_dir);
 
 // Reads every task's folds/<task>.json under `run_dir` and writes cv_results.json
-// (per-fold and mean/std scores, pooled out-of-fold metrics) and oof_predictions.csv.
+// (per-fold and mean/std scores, pooled out-of-fold metrics, and the keys of
+// `extra`) and oof_predictions.csv.
 nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const std::vector<Task>& tasks,
-                         const std::filesystem::path& run_dir);
+                         const std::filesystem::path& run_dir, const nlohmann::json& extra = nlohmann::json::object());
 
 // Runs the CV as a job over rank groups (jobs/queue.h); returns cv_results.json's
 // content on world rank 0 (empty elsewhere). A failure on any rank aborts it.

@@ -60,12 +60,15 @@ const View& view_of(const View& v) { return v; }
 // One cross-validated trial: folds in order on this group, each with the
 // pruner (compared fold by fold). After each fold the trial stops when even
 // perfect scores on the remaining folds (1 for a metric, 0 for a loss) could
-// not beat the best finished trial. Returns the finish record's fields.
+// not beat the best finished trial. `rows`: the rows the folds split (empty:
+// all rows of data.path). Returns the finish record's fields.
 json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& tdir, const std::string& metric,
-              Pruner& pruner, const Journal& journal, bool maximize) {
+              Pruner& pruner, const Journal& journal, bool maximize, const std::vector<int64_t>& rows) {
   Dataset labels = read_labels(tcfg.get_string("data.path"));
-  std::vector<cv::Task> tasks = cv::plan(tcfg, labels, nullptr);
-  TF_CHECK_INPUT(!tcfg.get_bool("cv.nested"), "tuning.cv: cv.nested must be false (the tuner is the outer loop)");
+  std::vector<cv::Task> tasks = rows.empty() ? cv::plan(tcfg, labels, nullptr) : cv::plan_folds(tcfg, labels, rows, nullptr);
+  TF_CHECK_INPUT(!tcfg.get_bool("cv.nested"),
+                 "cv.nested: `trainfleet tune` cannot nest CV (its study is the outer loop); nested CV with tuning "
+                 "inside each outer fold runs with `trainfleet cv` (cv.nested: true and a tuning: section)");
   pruner.set_cv(true);
   const double ideal = metric == "loss" ? 0.0 : 1.0;
   std::vector<double> scores;
@@ -147,15 +150,8 @@ std::vector<TrialState> load_trials(const fs::path& dir) {
 
 namespace {
 
-struct StudyPlan {
-  Space space;
-  bool maximize = true;
-  std::unique_ptr<Sampler> sampler;
-  int64_t n_trials = 0;
-};
-
-StudyPlan plan_study(const config::Config& cfg) {
-  StudyPlan p;
+Study::Plan plan_study(const config::Config& cfg) {
+  Study::Plan p;
   p.space = space_of(cfg);  // every rank checks the space (exit 2 on every rank alike)
   p.maximize = objective_maximizes(cfg);
   TpeOptions tpe;
@@ -170,61 +166,86 @@ StudyPlan plan_study(const config::Config& cfg) {
   return p;
 }
 
-// The group's next trial, picked under the journal's lock: an interrupted trial
-// of a session that is gone first, else a new one from the sampler. Appends its
-// "start" record and returns it ("" when the study needs no more trials).
-std::string pick_trial(const config::Config& cfg, StudyPlan& p, const Journal& journal, const fs::path& sdir,
-                       const std::string& session, int group_id) {
-  Journal::Lock lock(journal);
-  View v = view_of(journal.read());
-  json start;
-  if (v.consecutive_failures >= cfg.get_int("tuning.max_consecutive_failures")) {
-    spdlog::error("study stops: {} trials failed in a row (tuning.max_consecutive_failures)", v.consecutive_failures);
-    return "";
-  }
-  for (const auto& t : v.trials)
-    if (t.state == "running" && v.session[t.number] != session && !SessionLock::alive(sdir, v.session[t.number])) {
-      start = {{"trial", t.number}, {"params", t.params}, {"requeued", true}};
-      break;
-    }
-  if (start.is_null()) {
-    const int64_t next = v.trials.empty() ? 0 : v.trials.back().number + 1;
-    if (next >= p.n_trials) return "";
-    json params;
-    try {
-      params = p.sampler->sample(p.space, cfg, v.trials, next, p.maximize);
-    } catch (const std::exception& e) {
-      throw Error(std::string("sampler failed: ") + e.what(), __FILE__, __LINE__);
-    }
-    start = {{"trial", next}, {"params", params}};
-  }
-  start["op"] = "start";
-  start["session"] = session;
-  start["group"] = group_id;
-  start["time"] = now_s();
-  journal.append(start);
-  return start.dump();
-}
-
 std::string trial_name(int64_t number) {
   char name[32];
   std::snprintf(name, sizeof name, "trial_%04lld", static_cast<long long>(number));
   return name;
 }
 
-// Trains one trial on `work` (every rank of the group); returns the fields of
-// its finish record. An exception fails the trial (decided by the group).
-json run_trial(const config::Config& cfg, const StudyPlan& p, Communicator& work, const Journal& journal,
-               const fs::path& sdir, const json& start) {
+}  // namespace
+
+std::string new_session_id() {
+  return std::to_string(::getpid()) + "-" + std::to_string(static_cast<int64_t>(now_s() * 1000));
+}
+
+Study::Study(const config::Config& cfg, fs::path dir, std::string session, std::vector<int64_t> rows)
+    : cfg_(cfg), plan_(plan_study(cfg)), dir_(std::move(dir)), session_(std::move(session)),
+      rows_(std::move(rows)), journal_(dir_ / "study.jsonl") {}
+
+Study::~Study() = default;
+
+std::vector<TrialState> Study::trials() const {
+  Journal::Lock lock(journal_);
+  return view_of(journal_.read()).trials;
+}
+
+bool Study::stopped_by_failures(int consecutive) const {
+  return consecutive >= cfg_.get_int("tuning.max_consecutive_failures");
+}
+
+std::string Study::pick(int group_id) {
+  Journal::Lock lock(journal_);
+  View v = view_of(journal_.read());
+  json start;
+  if (stopped_by_failures(v.consecutive_failures)) {
+    spdlog::error("study {} stops: {} trials failed in a row (tuning.max_consecutive_failures)", dir_.string(),
+                  v.consecutive_failures);
+    return "";
+  }
+  for (const auto& t : v.trials)  // an interrupted trial of a session that is gone
+    if (t.state == "running" && v.session[t.number] != session_ && !SessionLock::alive(dir_, v.session[t.number])) {
+      start = {{"trial", t.number}, {"params", t.params}, {"requeued", true}};
+      break;
+    }
+  if (start.is_null()) {
+    const int64_t next = v.trials.empty() ? 0 : v.trials.back().number + 1;
+    if (next >= plan_.n_trials) return "";
+    json params;
+    try {
+      params = plan_.sampler->sample(plan_.space, cfg_, v.trials, next, plan_.maximize);
+    } catch (const std::exception& e) {
+      throw Error(std::string("sampler failed: ") + e.what(), __FILE__, __LINE__);
+    }
+    start = {{"trial", next}, {"params", params}};
+  }
+  start["op"] = "start";
+  start["session"] = session_;
+  start["group"] = group_id;
+  start["time"] = now_s();
+  journal_.append(start);
+  return start.dump();
+}
+
+bool Study::finished() const {
+  Journal::Lock lock(journal_);
+  View v = view_of(journal_.read());
+  for (const auto& t : v.trials)
+    if (t.state == "running") return false;
+  if (stopped_by_failures(v.consecutive_failures)) return true;
+  const int64_t next = v.trials.empty() ? 0 : v.trials.back().number + 1;
+  return next >= plan_.n_trials;
+}
+
+json Study::run(Communicator& work, const json& start) const {
   const int64_t number = start["trial"];
-  const std::string objective = cfg.get_string("tuning.objective");
+  const std::string objective = cfg_.get_string("tuning.objective");
   json finish;
-  Pruner pruner(journal, work, number, cfg, p.maximize, [&journal] { return view_of(journal.read()).trials; });
-  config::Config tcfg = config::apply(cfg, start["params"]);
-  const fs::path tdir = sdir / "trials" / trial_name(number);
+  Pruner pruner(journal_, work, number, cfg_, plan_.maximize, [this] { return view_of(journal_.read()).trials; });
+  config::Config tcfg = config::apply(cfg_, start["params"]);
+  const fs::path tdir = dir_ / "trials" / trial_name(number);
   const std::string metric = objective.substr(4);  // val_<metric> or val_loss
-  if (cfg.get_bool("tuning.cv")) {
-    finish = cv_trial(tcfg, work, tdir, metric, pruner, journal, p.maximize);
+  if (cfg_.get_bool("tuning.cv")) {
+    finish = cv_trial(tcfg, work, tdir, metric, pruner, journal_, plan_.maximize, rows_);
   } else {
     TrainSplit split = load_splits(tcfg);
     TF_CHECK_INPUT(split.has_val, "tuning needs validation data (data.validation_split > 0 or data.val_path)");
@@ -241,10 +262,26 @@ json run_trial(const config::Config& cfg, const StudyPlan& p, Communicator& work
   return finish;
 }
 
-}  // namespace
+void Study::record(const json& start, json fields, int group_id, double seconds) const {
+  const std::string name = trial_name(start["trial"].get<int64_t>());
+  fields.update(json{{"op", "finish"}, {"trial", start["trial"]}, {"group", group_id}});
+  fields["duration"] = seconds;
+  Journal::Lock lock(journal_);
+  journal_.append(fields);
+  const std::string objective = cfg_.get_string("tuning.objective");
+  if (fields["state"] == "failed")
+    spdlog::warn("group {}: {} failed: {}", group_id, name, fields["reason"].get<std::string>());
+  else
+    spdlog::info("group {}: {} {} {} = {:.5f} in {:.1f}s", group_id, name, fields["state"].get<std::string>(),
+                 objective, fields["value"].get<double>(), seconds);
+}
+
+void Study::log_start(int group_id, const json& start, const std::string& where) const {
+  spdlog::info("group {} starts {}{}{}: {}", group_id, where, trial_name(start["trial"].get<int64_t>()),
+               start.value("requeued", false) ? " (again)" : "", start["params"].dump());
+}
 
 json run_study(const config::Config& cfg, const jobs::Job& job) {
-  StudyPlan p = plan_study(cfg);
   const std::string objective = cfg.get_string("tuning.objective");
   Communicator& world = job.world;
   Communicator& group = job.group;
@@ -255,55 +292,43 @@ json run_study(const config::Config& cfg, const jobs::Job& job) {
   if (world.rank() == 0) {
     dir = jobs::open_job_folder(cfg, "study-", "study", /*lock=*/false).dir.string();
     fs::create_directories(fs::path(dir) / "trials");
-    session = std::to_string(::getpid()) + "-" + std::to_string(static_cast<int64_t>(now_s() * 1000));
+    session = new_session_id();
   }
-  const fs::path sdir = broadcast_string(world, dir);
-  session = broadcast_string(world, session);
-  Journal journal(sdir / "study.jsonl");
+  Study study(cfg, broadcast_string(world, dir), broadcast_string(world, session));
+  const fs::path& sdir = study.dir();
   std::unique_ptr<SessionLock> alive;  // held by this session's first rank until it ends
   if (world.rank() == 0) {
-    alive = std::make_unique<SessionLock>(sdir, session);
-    Journal::Lock lock(journal);
-    check_results_kept(journal, journal.read(), sdir);  // exit 2 rather than rerun trials over their results
+    alive = std::make_unique<SessionLock>(sdir, study.session());
+    Journal::Lock lock(study.journal());
+    check_results_kept(study.journal(), study.journal().read(), sdir);  // exit 2 rather than rerun over results
     int64_t done = 0;
-    for (const auto& t : view_of(journal.read()).trials) done += t.state != "running";
-    journal.append({{"op", "session"}, {"session", session}, {"time", now_s()}, {"ranks", world.size()}});
+    for (const auto& t : view_of(study.journal().read()).trials) done += t.state != "running";
+    study.journal().append({{"op", "session"}, {"session", study.session()}, {"time", now_s()}, {"ranks", world.size()}});
     spdlog::info("study {}: {} sampler, {} trial(s), objective {} ({}){}", sdir.string(),
-                 cfg.get_string("tuning.sampler"), p.n_trials, objective, p.maximize ? "maximize" : "minimize",
+                 cfg.get_string("tuning.sampler"), study.n_trials(), objective,
+                 study.maximize() ? "maximize" : "minimize",
                  done ? ", resuming with " + std::to_string(done) + " finished" : std::string());
   }
   int64_t done_at_start = 0;  // trials finished before this session (for the ETA)
-  if (group.rank() == 0) {
-    Journal::Lock lock(journal);
-    for (const auto& t : view_of(journal.read()).trials) done_at_start += t.state != "running";
-  }
-  const jobs::Progress progress(p.n_trials, done_at_start, job.groups);
+  if (group.rank() == 0)
+    for (const auto& t : study.trials()) done_at_start += t.state != "running";
+  const jobs::Progress progress(study.n_trials(), done_at_start, job.groups);
 
   json finish;
   auto t0 = std::chrono::steady_clock::now();
-  auto record = [&](const json& start, json fields) {  // the finish record, on the group's first rank
+  auto record = [&](const json& start, const json& fields) {  // on the group's first rank
     if (group.rank() != 0) return;
-    const std::string name = trial_name(start["trial"].get<int64_t>());
-    fields.update(json{{"op", "finish"}, {"trial", start["trial"]}, {"group", job.group_id}});
-    fields["duration"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    Journal::Lock lock(journal);
-    journal.append(fields);
-    if (fields["state"] == "failed")
-      spdlog::warn("group {}: {} failed: {}", job.group_id, name, fields["reason"].get<std::string>());
-    else
-      spdlog::info("group {}: {} {} {} = {:.5f} in {:.1f}s", job.group_id, name, fields["state"].get<std::string>(),
-                   objective, fields["value"].get<double>(), fields["duration"].get<double>());
-    spdlog::info("{}", progress_line(view_of(journal.read()), progress, p.maximize));
+    study.record(start, fields, job.group_id,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    spdlog::info("{}", progress_line(view_of(study.journal().read()), progress, study.maximize()));
   };
   jobs::WorkQueue queue(job);
-  queue.run({[&] { return pick_trial(cfg, p, journal, sdir, session, job.group_id); },
+  queue.run({[&] { return study.pick(job.group_id); },
              [&](Communicator& work, const std::string& task) {
                const json start = json::parse(task);
                t0 = std::chrono::steady_clock::now();
-               if (work.rank() == 0)
-                 spdlog::info("group {} starts {}{}: {}", job.group_id, trial_name(start["trial"].get<int64_t>()),
-                              start.value("requeued", false) ? " (again)" : "", start["params"].dump());
-               finish = run_trial(cfg, p, work, journal, sdir, start);
+               if (work.rank() == 0) study.log_start(job.group_id, start);
+               finish = study.run(work, start);
              },
              [&](const std::string& task) { record(json::parse(task), finish); },
              [&](const std::string& task, const jobs::Failure& f) {

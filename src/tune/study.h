@@ -19,6 +19,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,7 +27,9 @@
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "jobs/queue.h"
+#include "tune/journal.h"
 #include "tune/sampler.h"
+#include "tune/space.h"
 
 namespace tf::tune {
 
@@ -38,6 +41,58 @@ std::filesystem::path study_dir(const config::Config& cfg);
 
 // Trials as the journal tells them (the last record of each trial wins).
 std::vector<TrialState> load_trials(const std::filesystem::path& dir);
+
+// A new session id: "<pid>-<milliseconds>" (see SessionLock in journal.h).
+std::string new_session_id();
+
+// One study: its folder (study.jsonl, trials/), the sampler and this session's
+// id. `tune` drives one; nested CV drives one per outer fold. pick() and
+// record() run on a group's first rank, under the journal's lock; run() on
+// every rank of the group.
+class Study {
+ public:
+  struct Plan {
+    Space space;
+    bool maximize = true;
+    std::unique_ptr<Sampler> sampler;
+    int64_t n_trials = 0;
+  };
+  // `rows`: the rows of data.path the trials' CV folds split (nested CV: the
+  // outer training rows); empty: all rows.
+  Study(const config::Config& cfg, std::filesystem::path dir, std::string session, std::vector<int64_t> rows = {});
+  ~Study();
+  Study(const Study&) = delete;
+  Study& operator=(const Study&) = delete;
+
+  // The next trial's start record, appended to the journal: an interrupted
+  // trial of a session that is gone first, else a new one from the sampler;
+  // "" when the study needs no more trials.
+  std::string pick(int group_id);
+  // Whether every trial the study will run has finished (none running, none left to start).
+  bool finished() const;
+  // Trains the trial of `start` on `work` (every rank of the group); returns
+  // the fields of its finish record. An exception fails the trial.
+  nlohmann::json run(Communicator& work, const nlohmann::json& start) const;
+  // Appends the finish record and logs it.
+  void record(const nlohmann::json& start, nlohmann::json fields, int group_id, double seconds) const;
+  void log_start(int group_id, const nlohmann::json& start, const std::string& where = "") const;
+  std::vector<TrialState> trials() const;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& session() const { return session_; }
+  const Journal& journal() const { return journal_; }
+  bool maximize() const { return plan_.maximize; }
+  int64_t n_trials() const { return plan_.n_trials; }
+
+ private:
+  bool stopped_by_failures(int consecutive) const;
+  config::Config cfg_;
+  Plan plan_;
+  std::filesystem::path dir_;
+  std::string session_;
+  std::vector<int64_t> rows_;
+  Journal journal_;
+};
 
 // Runs (or resumes) the study as a job over rank groups (jobs/queue.h): an
 // error on any rank of a group fails that trial on every rank of the group,
