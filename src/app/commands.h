@@ -74,6 +74,8 @@ class Commands {
   // make-data
   long long samples_ = 3000, steps_ = 1024, sites_ = 12;
   unsigned long long seed_ = 7;
+  long long chunk_rows_ = 1;
+  int gzip_ = 0;
   bool if_missing_ = false;
   // config
   bool print_defaults_ = false, print_reference_ = false;

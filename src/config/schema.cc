@@ -54,6 +54,11 @@ std::vector<KeySpec> build() {
             0, 1, false, true),
       key("data.normalize", T::kBool, true,
           "Per-channel standardisation fitted on training rows only and saved with the model."),
+      range(key("data.cache_mb", T::kInt, -1,
+                "MiB of rows one rank keeps in memory; a rank whose training, validation and test rows need "
+                "more reads them from the file batch by batch (streamed). 0: always stream; -1: half of the "
+                "node's available memory shared by its ranks."),
+            -1, kNoMax),
       range(key("data.no_leak_class", T::kInt, 0, "Class id meaning 'no leak' (for leak_recall and leak_aware_loss)."),
             0, kNoMax),
       // ---------------------------------------------------------------- model

@@ -113,30 +113,7 @@ std::string task_name(int64_t outer, int64_t inner, bool nested) {
 
 TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dataset& labels, const Task& t,
                        const fs::path& task_dir, const std::vector<Callback*>& extra) {
-  const std::string path = cfg.get_string("data.path");
-  TrainSplit s;
-  s.labels = labels;
-  std::vector<int64_t> train_rows = t.train, val_rows;
-  if (cfg.get_float("data.validation_split") > 0) {
-    std::vector<int64_t> sorted = t.train;
-    std::sort(sorted.begin(), sorted.end());
-    stratified_split(labels.y, sorted, cfg.get_float("data.validation_split"),
-                     static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1, &train_rows, &val_rows);
-  }
-  std::sort(train_rows.begin(), train_rows.end());
-  s.train_rows = train_rows;
-  for (auto r : train_rows) s.train_labels.push_back(labels.y[r]);
-  if (!val_rows.empty()) {
-    s.val = read_h5(path, val_rows);
-    s.val.num_classes = labels.num_classes;
-    s.has_val = true;
-  }
-  std::vector<int64_t> test_sorted = t.test;
-  std::sort(test_sorted.begin(), test_sorted.end());
-  s.test = read_h5(path, test_sorted);
-  s.test.num_classes = labels.num_classes;
-  s.has_test = true;
-  s.rows = {{"data", path}, {"train", train_rows}, {"val", val_rows}, {"test", test_sorted}};
+  TrainSplit s = split_from_rows(cfg, labels, t.train, t.test);
   return train_split(cfg, group, s, [&] { return jobs::reuse_or_fresh(task_dir); }, /*keep_test_proba=*/true, extra);
 }
 

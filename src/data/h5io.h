@@ -9,6 +9,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,5 +43,40 @@ void write_h5(const std::filesystem::path& path, const Dataset& d, bool overwrit
 // class_names; atomically, refusing to replace an existing file.
 void write_predictions_h5(const std::filesystem::path& path, const std::vector<int64_t>& pred,
                           const std::vector<float>& proba, const std::vector<std::string>& class_names);
+
+// An open data file for many small reads (training batches, evaluation
+// chunks): the file, /X and /y stay open between reads. Contiguous and chunked
+// (also compressed) /X read alike. One reader per thread; the HDF5 library
+// serialises its calls (Debian builds it thread-safe).
+class H5RowReader {
+ public:
+  explicit H5RowReader(const std::filesystem::path& path);  // inspect_h5's checks
+  ~H5RowReader();
+  H5RowReader(const H5RowReader&) = delete;
+  H5RowReader& operator=(const H5RowReader&) = delete;
+  const H5Info& info() const;
+  // /X and /y of `rows` (sorted, unique), /X checked for NaN/Inf. Labels are
+  // not range-checked here (read_labels did that for the whole file).
+  Dataset read(const std::vector<int64_t>& rows) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// How /X is stored: contiguous (chunk_rows 0), or in chunks of chunk_rows
+// windows, gzip-compressed at level `gzip` (1-9; 0 = none; needs chunks).
+struct H5Layout {
+  int64_t chunk_rows = 0;
+  int gzip = 0;
+};
+
+// Writes a data set of `n` windows [t, c] block by block, so that the whole
+// set is never in memory: `next(block)` fills the next rows (x, y, and groups
+// and time when `with_meta`); it is called until n rows are written. Atomic
+// like write_h5; refuses to replace an existing file unless `overwrite`.
+void write_h5_blocks(const std::filesystem::path& path, int64_t n, int64_t t, int64_t c,
+                     const std::vector<std::string>& class_names, bool with_meta, const H5Layout& layout,
+                     const std::function<void(Dataset& block)>& next, bool overwrite = false);
 
 }  // namespace tf

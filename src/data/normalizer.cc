@@ -8,6 +8,13 @@ namespace tf {
 
 std::vector<double> Normalizer::partial_sums(const Dataset& d) {
   std::vector<double> s(static_cast<size_t>(2 * d.c + 1), 0.0);
+  add_sums(d, s);
+  return s;
+}
+
+void Normalizer::add_sums(const Dataset& d, std::vector<double>& s) {
+  if (s.empty()) s.assign(static_cast<size_t>(2 * d.c + 1), 0.0);
+  TF_CHECK(static_cast<int64_t>(s.size()) == 2 * d.c + 1, "normaliser sums of another channel count");
   const int64_t rows = d.n * d.t;
   for (int64_t r = 0; r < rows; ++r) {
     const float* v = d.x.data() + r * d.c;
@@ -17,8 +24,7 @@ std::vector<double> Normalizer::partial_sums(const Dataset& d) {
       s[d.c + c] += x * x;
     }
   }
-  s[2 * d.c] = static_cast<double>(rows);
-  return s;
+  s[2 * d.c] += static_cast<double>(rows);
 }
 
 Normalizer Normalizer::from_sums(const std::vector<double>& s, int64_t channels) {

@@ -20,6 +20,9 @@ class Normalizer {
   // [sum_0..sum_{C-1}, sq_0..sq_{C-1}, count]: partial results that ranks
   // holding different rows add up (all-reduce) before from_sums().
   static std::vector<double> partial_sums(const Dataset& d);
+  // Adds `d`'s sums to `sums` (empty: started), so that rows read in chunks
+  // give the same sums, bit for bit, as partial_sums() of all of them.
+  static void add_sums(const Dataset& d, std::vector<double>& sums);
   static Normalizer from_sums(const std::vector<double>& sums, int64_t channels);
 
   void apply(Dataset& d) const;  // in place: (x - mean) / std

@@ -15,8 +15,12 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
 
 #include "data/dataset.h"
+#include "data/h5io.h"
 
 namespace tf {
 
@@ -29,6 +33,30 @@ struct SynthOptions {
   double leak_fraction = 0.3;  // split evenly over the three leak classes
 };
 
+// BadInput naming the make-data option that is out of range.
+void check_synth_options(const SynthOptions& opt);
+
+// The windows one after another, a block at a time: the concatenated blocks
+// equal make_airleak_data(opt) bit for bit.
+class AirleakGenerator {
+ public:
+  explicit AirleakGenerator(const SynthOptions& opt);
+  ~AirleakGenerator();
+  // Fills `block` with the next min(rows, remaining()) windows.
+  void next(Dataset& block, int64_t rows);
+  int64_t remaining() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The whole data set in memory.
 Dataset make_airleak_data(const SynthOptions& opt);
+
+// Writes the data set to `path` block by block (memory: one block), with /X
+// stored as `layout` says; returns the class counts. Refuses to replace a file.
+std::vector<int64_t> write_airleak_h5(const std::filesystem::path& path, const SynthOptions& opt,
+                                      const H5Layout& layout, int64_t block_rows = 256);
 
 }  // namespace tf

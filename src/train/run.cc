@@ -14,6 +14,7 @@
 #include "data/row_source.h"
 #include "models/classical.h"
 #include "models/features.h"
+#include "train/run_data.h"
 #include "train/trainer.h"
 
 #include <ATen/Parallel.h>
@@ -21,76 +22,6 @@
 namespace tf {
 
 namespace {
-
-}  // namespace
-
-TrainSplit load_splits(const config::Config& cfg) {
-  TrainSplit s;
-  const std::string path = cfg.get_string("data.path");
-  s.labels = read_labels(path);
-  const uint64_t seed = static_cast<uint64_t>(cfg.get_int("experiment.seed"));
-  std::vector<int64_t> rows(static_cast<size_t>(s.labels.n));
-  for (int64_t i = 0; i < s.labels.n; ++i) rows[i] = i;
-  std::vector<int64_t> rest = rows, held;
-  if (!cfg.get_string("data.test_path").empty()) {
-    s.test = read_h5(cfg.get_string("data.test_path"));
-    s.has_test = true;
-  } else if (cfg.get_float("data.test_split") > 0) {
-    stratified_split(s.labels.y, rows, cfg.get_float("data.test_split"), seed, &rest, &held);
-    s.has_test = !held.empty();
-    if (s.has_test) s.test = read_h5(path, held);
-  }
-  std::vector<int64_t> val_rows;
-  s.train_rows = rest;
-  if (!cfg.get_string("data.val_path").empty()) {
-    s.val = read_h5(cfg.get_string("data.val_path"));
-    s.has_val = true;
-  } else if (cfg.get_float("data.validation_split") > 0) {
-    stratified_split(s.labels.y, rest, cfg.get_float("data.validation_split"), seed + 1, &s.train_rows, &val_rows);
-    s.has_val = !val_rows.empty();
-    if (s.has_val) s.val = read_h5(path, val_rows);
-  }
-  TF_CHECK_INPUT(!s.train_rows.empty(), path + ": no rows left for training after the test and validation splits");
-  for (auto r : s.train_rows) s.train_labels.push_back(s.labels.y[r]);
-  s.rows = {{"data", path}, {"train", s.train_rows}, {"val", val_rows}, {"test", held}};
-  for (Dataset* d : {&s.val, &s.test}) {
-    if (d->n == 0) continue;
-    TF_CHECK_INPUT(d->t == s.labels.t && d->c == s.labels.c,
-                   d->source + ": windows are [" + std::to_string(d->t) + ", " + std::to_string(d->c) +
-                       "] but the training data has [" + std::to_string(s.labels.t) + ", " +
-                       std::to_string(s.labels.c) + "]");
-  }
-  int64_t k = std::max({s.labels.num_classes, s.val.num_classes, s.test.num_classes});
-  s.labels.num_classes = s.val.num_classes = s.test.num_classes = k;
-  return s;
-}
-
-namespace {
-
-// Per-channel normaliser over the training rows: each rank reads a contiguous
-// share of them, and the partial sums are added over the group. A single
-// rank keeps the rows it read (in `keep`) for training.
-Normalizer fit_normalizer(const config::Config& cfg, const TrainSplit& s, Communicator& comm, Dataset* keep) {
-  const std::string path = cfg.get_string("data.path");
-  const int64_t n = static_cast<int64_t>(s.train_rows.size());
-  const int64_t lo = n * comm.rank() / comm.size(), hi = n * (comm.rank() + 1) / comm.size();
-  std::vector<int64_t> mine(s.train_rows.begin() + lo, s.train_rows.begin() + hi);
-  const bool want = cfg.get_bool("data.normalize");
-  Dataset part;
-  if (want || comm.size() == 1) part = read_h5(path, mine);  // also validates these rows (NaN/Inf, labels)
-  Normalizer norm = Normalizer::identity(s.labels.c);
-  if (want) {
-    std::vector<double> sums = Normalizer::partial_sums(part);
-    comm.allreduce_sum(sums.data(), sums.size());
-    norm = Normalizer::from_sums(sums, s.labels.c);
-  }
-  if (comm.size() == 1) {
-    norm.apply(part);
-    part.num_classes = s.labels.num_classes;
-    *keep = std::move(part);
-  }
-  return norm;
-}
 
 nlohmann::json read_json(const fs::path& p) {
   try {
@@ -117,20 +48,6 @@ LoadedRun load_run(const fs::path& run_dir) {
   return r;
 }
 
-Dataset read_for_model(const fs::path& data, const LoadedRun& run) {
-  Dataset d = read_h5(data);
-  TF_CHECK_INPUT(d.t == run.info.steps && d.c == run.info.channels,
-                 data.string() + ": /X windows are [" + std::to_string(d.t) + " steps, " + std::to_string(d.c) +
-                     " channels] but the model was trained on [" + std::to_string(run.info.steps) + ", " +
-                     std::to_string(run.info.channels) + "]");
-  TF_CHECK_INPUT(d.num_classes <= run.info.classes,
-                 data.string() + ": /y has labels up to " + std::to_string(d.num_classes - 1) +
-                     " but the model knows " + std::to_string(run.info.classes) + " classes");
-  d.num_classes = run.info.classes;
-  run.norm.apply(d);
-  return d;
-}
-
 nlohmann::json eval_json(const EvalResult& r, const ModelInfo& info, int64_t no_leak) {
   nlohmann::json j = r.cm.to_json(info.class_names, no_leak);
   j["loss"] = r.loss;
@@ -153,6 +70,13 @@ ModelInfo model_info(const config::Config& cfg, const TrainSplit& s) {
 }
 
 // ---- classical models: features + XGBoost / LIBSVM, trained on the group's first rank.
+// The rows of a split in memory, as read (classical models take raw windows).
+Dataset read_all(const RowList& l) {
+  Dataset d = read_h5(l.file, l.rows);
+  d.num_classes = l.num_classes;
+  return d;
+}
+
 struct ClassicalScores {
   EvalResult eval;
   std::vector<double> proba;
@@ -199,15 +123,15 @@ TrainOutput train_classical(const config::Config& cfg, Communicator& comm, Train
     summary["run_dir"] = run_dir.string();
     summary["model"] = cfg.get_string("model.name");
     summary["features"] = ftr.d;
-    summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.n}, {"test", s.test.n}};
+    summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.size()}, {"test", s.test.size()}};
     summary["epochs_run"] = 1;
     summary["stopped_early"] = false;
     summary["best_epoch"] = 1;
     summary["fit_seconds"] = fit_seconds;
     summary["ranks"] = comm.size();
-    if (s.has_val) summary["val"] = eval_json(score_classical(*model, fx, s.val, k).eval, info, no_leak);
+    if (s.has_val) summary["val"] = eval_json(score_classical(*model, fx, read_all(s.val), k).eval, info, no_leak);
     if (s.has_test) {
-      ClassicalScores t = score_classical(*model, fx, s.test, k);
+      ClassicalScores t = score_classical(*model, fx, read_all(s.test), k);
       summary["test"] = eval_json(t.eval, info, no_leak);
       if (keep_test_proba) test_proba.assign(t.proba.begin(), t.proba.end());
     }
@@ -220,7 +144,7 @@ TrainOutput train_classical(const config::Config& cfg, Communicator& comm, Train
   TrainOutput out;
   out.summary = nlohmann::json::parse(broadcast_string(comm, summary_text));
   if (keep_test_proba && s.has_test) {
-    test_proba.resize(static_cast<size_t>(s.test.n * k));
+    test_proba.resize(static_cast<size_t>(s.test.size() * k));
     comm.broadcast(test_proba.data(), test_proba.size() * sizeof(float), 0);
     out.test_proba = std::move(test_proba);
   }
@@ -268,9 +192,8 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
                         const std::function<fs::path()>& make_run_dir, bool keep_test_proba,
                         const std::vector<Callback*>& extra_callbacks) {
   if (is_classical(cfg.get_string("model.name"))) return train_classical(cfg, comm, s, make_run_dir, keep_test_proba);
-  Normalizer norm = fit_normalizer(cfg, s, comm, &s.train);
-  if (s.has_val) norm.apply(s.val);
-  if (s.has_test) norm.apply(s.test);
+  SplitSources data = SplitSources::open(cfg, s, comm);
+  const Normalizer& norm = data.norm;
 
   const ModelInfo info = model_info(cfg, s);
   const int64_t no_leak = cfg.get_int("data.no_leak_class");
@@ -290,15 +213,10 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
     atomic_write(run_dir / "normalizer.json", norm.to_json().dump(2) + "\n");
     atomic_write(run_dir / "splits.json", s.rows.dump() + "\n");
     spdlog::info("training {} ({} parameters) on {} rows, validating on {}, testing on {}; run folder {}",
-                 cfg.get_string("model.name"), trainer.parameter_count(), s.train_rows.size(), s.val.n, s.test.n,
+                 cfg.get_string("model.name"), trainer.parameter_count(), s.train_rows.size(), s.val.size(), s.test.size(),
                  run_dir.string());
   }
-  const Dataset* val = s.has_val ? &s.val : nullptr;
-  FitResult fit = comm.size() == 1
-                      ? trainer.fit(s.train, val, run_dir, extra_callbacks)
-                      : trainer.fit(H5Rows(cfg.get_string("data.path"), s.train_rows, s.train_labels, s.labels.t,
-                                           s.labels.c, norm),
-                                    val, run_dir, extra_callbacks);
+  FitResult fit = trainer.fit(*data.train, data.val.get(), run_dir, extra_callbacks);
 
   TrainOutput out;
   nlohmann::json& summary = out.summary;
@@ -306,15 +224,16 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
   summary["run_dir"] = run_dir.string();
   summary["model"] = cfg.get_string("model.name");
   summary["parameters"] = trainer.parameter_count();
-  summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.n}, {"test", s.test.n}};
+  summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.size()}, {"test", s.test.size()}};
   summary["epochs_run"] = fit.epochs_run;
   summary["stopped_early"] = fit.stopped_early;
   summary["best_epoch"] = fit.best_epoch;
   summary["fit_seconds"] = fit.seconds;
   summary["ranks"] = comm.size();
-  if (s.has_val) summary["val"] = eval_json(trainer.evaluate(s.val), info, no_leak);
-  if (s.has_test) summary["test"] = eval_json(trainer.evaluate(s.test), info, no_leak);
-  if (s.has_test && keep_test_proba) out.test_proba = trainer.predict_proba(s.test);
+  summary["data"] = data.summary();
+  if (data.val) summary["val"] = eval_json(trainer.evaluate(*data.val), info, no_leak);
+  if (data.test) summary["test"] = eval_json(trainer.evaluate(*data.test), info, no_leak);
+  if (data.test && keep_test_proba) out.test_proba = trainer.predict_proba(*data.test);
   if (writer) {
     trainer.save_weights(run_dir / "model.pt");
     trainer.save_optimizer(run_dir / "optimizer.pt");
@@ -373,10 +292,10 @@ nlohmann::json run_evaluate(const fs::path& run_dir, const fs::path& data, Commu
     return j;
   }
   LoadedRun run = load_run(run_dir);
-  Dataset d = read_for_model(data, run);
+  auto rows = open_for_model(data, run.info.steps, run.info.channels, run.info.classes, run.norm);
   Trainer trainer(run.cfg, comm, run.info);
   trainer.load_weights(run_dir / "model.pt");
-  nlohmann::json j = eval_json(trainer.evaluate(d), run.info, run.cfg.get_int("data.no_leak_class"));
+  nlohmann::json j = eval_json(trainer.evaluate(*rows), run.info, run.cfg.get_int("data.no_leak_class"));
   j["data"] = data.string();
   j["run_dir"] = run_dir.string();
   return j;
@@ -405,12 +324,12 @@ void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& 
     n = d.n;
   } else {
     LoadedRun run = load_run(run_dir);
-    Dataset d = read_for_model(data, run);
+    auto rows = open_for_model(data, run.info.steps, run.info.channels, run.info.classes, run.norm);
     Trainer trainer(run.cfg, comm, run.info);
     trainer.load_weights(run_dir / "model.pt");
-    proba = trainer.predict_proba(d);
+    proba = trainer.predict_proba(*rows);
     info = run.info;
-    n = d.n;
+    n = rows->size();
   }
   if (comm.rank() != 0) return;
   const int64_t k = info.classes;

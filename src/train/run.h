@@ -16,17 +16,18 @@
 #include "comm/communicator.h"
 #include "config/config.h"
 #include "data/dataset.h"
+#include "data/row_source.h"
 #include "train/callbacks.h"
 
 namespace tf {
 
-// The rows of one training run. Training rows stay in data.path (`train_rows`)
-// until the trainer asks for them, except on a single rank, which reads them
-// once; validation and test rows are read whole.
+// The rows of one training run: row lists only, no windows. The trainer
+// reads the rows when it needs them, keeping them in memory when a rank's
+// rows fit data.cache_mb and streaming them from the file otherwise.
 struct TrainSplit {
-  std::vector<int64_t> train_rows, train_labels;
+  std::vector<int64_t> train_rows, train_labels;  // rows of data.path
   Dataset labels;  // /y (and /groups, /time) of data.path, with the shape and class names
-  Dataset train, val, test;
+  RowList val, test;  // rows of data.path, or every row of data.val_path / data.test_path
   bool has_val = false, has_test = false;
   nlohmann::json rows;  // row numbers of data.path in each split (splits.json)
 };
@@ -35,12 +36,18 @@ struct TrainSplit {
 // data.validation_split / data.val_path; stratified and seeded.
 TrainSplit load_splits(const config::Config& cfg);
 
+// A split of data.path given by its row lists (CV folds): `train` is split
+// further by data.validation_split (seeded, stratified) when it is > 0.
+TrainSplit split_from_rows(const config::Config& cfg, const Dataset& labels, std::vector<int64_t> train,
+                           std::vector<int64_t> test);
+
 struct TrainOutput {
   nlohmann::json summary;         // summary.json's content, with "run_dir"
   std::vector<float> test_proba;  // [test rows, classes] when asked for
 };
 
-// Fits the normaliser on the training rows, trains, evaluates on val and test,
+// Fits the normaliser on the training rows (streamed partial sums), trains,
+// evaluates on val and test (in chunks),
 // and writes the run folder that `make_run_dir` creates (called on the
 // group's first rank only, after every check of the config has passed).
 TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSplit& split,

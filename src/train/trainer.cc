@@ -30,15 +30,23 @@ Trainer::~Trainer() = default;
 
 FitResult Trainer::fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir,
                        const std::vector<Callback*>& extra) {
-  return impl_->fit(MemoryRows(train), val, run_dir, extra);
+  return fit(MemoryRows(train), val, run_dir, extra);
 }
 FitResult Trainer::fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir,
+                       const std::vector<Callback*>& extra) {
+  if (!val) return impl_->fit(train, nullptr, run_dir, extra);
+  const MemoryRows v(*val);
+  return impl_->fit(train, &v, run_dir, extra);
+}
+FitResult Trainer::fit(const RowSource& train, const RowSource* val, const std::filesystem::path& run_dir,
                        const std::vector<Callback*>& extra) {
   return impl_->fit(train, val, run_dir, extra);
 }
 void Trainer::validate_fit(bool has_validation) const { impl_->validate_fit(has_validation); }
-EvalResult Trainer::evaluate(const Dataset& d) { return impl_->evaluate(d); }
-std::vector<float> Trainer::predict_proba(const Dataset& d) { return impl_->predict_proba(d); }
+EvalResult Trainer::evaluate(const Dataset& d) { return evaluate(MemoryRows(d)); }
+EvalResult Trainer::evaluate(const RowSource& d) { return impl_->evaluate(impl_->eval_rows(d)); }
+std::vector<float> Trainer::predict_proba(const Dataset& d) { return impl_->predict_proba(MemoryRows(d)); }
+std::vector<float> Trainer::predict_proba(const RowSource& d) { return impl_->predict_proba(d); }
 void Trainer::save_weights(const std::filesystem::path& path) { impl_->save_weights(path); }
 void Trainer::save_optimizer(const std::filesystem::path& path) { tf::save_optimizer(*impl_->opt, path.string()); }
 

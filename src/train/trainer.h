@@ -62,12 +62,19 @@ class Trainer {
   // `extra` callbacks (e.g. a tuning pruner) run after the configured ones.
   FitResult fit(const Dataset& train, const Dataset* val, const std::filesystem::path& run_dir,
                 const std::vector<Callback*>& extra = {});
-  // The same, reading each epoch only the training rows this rank needs.
+  // The same, reading only the training rows this rank needs: a whole
+  // epoch's share at a time, or batch by batch ahead of use when
+  // `train.streamed()`. A streamed `val` is read in chunks each epoch.
   FitResult fit(const RowSource& train, const Dataset* val, const std::filesystem::path& run_dir,
                 const std::vector<Callback*>& extra = {});
+  FitResult fit(const RowSource& train, const RowSource* val, const std::filesystem::path& run_dir,
+                const std::vector<Callback*>& extra = {});
+  // Group-reduced loss and confusion matrix; each rank reads only its share.
   EvalResult evaluate(const Dataset& d);
-  // Class probabilities, row-major [n, classes].
+  EvalResult evaluate(const RowSource& d);
+  // Class probabilities, row-major [n, classes], on every rank.
   std::vector<float> predict_proba(const Dataset& d);
+  std::vector<float> predict_proba(const RowSource& d);
 
   void save_weights(const std::filesystem::path& path);
   void load_weights(const std::filesystem::path& path);
@@ -76,8 +83,9 @@ class Trainer {
   std::vector<float> flat_state() const;
   int64_t parameter_count() const;
 
+  struct Impl;  // train/trainer_impl.h: internal (LibTorch types)
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -14,6 +14,7 @@
 #include "core/fs.h"
 #include "core/interrupt.h"
 #include "models/model.h"
+#include "train/batch_tensors.h"
 #include "train/callbacks.h"
 #include "train/grad_sync.h"
 #include "train/losses.h"
@@ -193,32 +194,23 @@ struct Trainer::Impl : TrainerControl {
                     __FILE__, __LINE__);
   }
 
-  // Tensor views of a data set: X as [N, C, T] (channels-first, so the conv
-  // input needs no copy), y as [N].
-  std::pair<torch::Tensor, torch::Tensor> tensors(const Dataset& d) const {
-    auto x = torch::from_blob(const_cast<float*>(d.x.data()), {d.n, d.t, d.c}, torch::kFloat32)
-                 .transpose(1, 2)
-                 .contiguous();
-    auto y = torch::from_blob(const_cast<int64_t*>(d.y.data()), {d.n}, torch::kInt64).clone();
-    return {x.to(device), y.to(device)};
+  // Rows of `source` as this rank evaluates them (chunks of its share).
+  EvalRows eval_rows(const RowSource& source) const {
+    TF_CHECK_INPUT(source.steps() == info.steps && source.channels() == info.channels,
+                   "windows are [" + std::to_string(source.steps()) + " steps, " +
+                       std::to_string(source.channels()) + " channels] but the model expects [" +
+                       std::to_string(info.steps) + ", " + std::to_string(info.channels) + "]");
+    const int64_t bs = std::max<int64_t>(cfg.get_int("training.batch_size"), 256);
+    return EvalRows(source, comm.rank(), comm.size(), bs, device);
   }
 
-  EvalResult evaluate(const Dataset& d) {
-    TF_CHECK_INPUT(d.t == info.steps && d.c == info.channels,
-                   d.source + ": windows are [" + std::to_string(d.t) + " steps, " + std::to_string(d.c) +
-                       " channels] but the model expects [" + std::to_string(info.steps) + ", " +
-                       std::to_string(info.channels) + "]");
-    auto [begin, end] = shard(d.n, comm.rank(), comm.size());
+  EvalResult evaluate(const EvalRows& rows) {
     model->eval();
     torch::NoGradGuard ng;
     double loss_sum = 0;
     ConfusionMatrix cm(info.classes);
-    const int64_t bs = std::max<int64_t>(cfg.get_int("training.batch_size"), 256);
-    auto [x_all, y_all] = tensors(d);
-    for (int64_t b = begin; b < end; b += bs) {
-      int64_t m = std::min(bs, end - b);
-      auto x = x_all.narrow(0, b, m);
-      auto y = y_all.narrow(0, b, m);
+    rows.for_each([&](int64_t, const torch::Tensor& x, const torch::Tensor& y) {
+      const int64_t m = x.size(0);
       auto logits = model->forward(x.transpose(1, 2));
       loss_sum += loss->forward(logits, y).item<double>() * m;
       auto pred = logits.argmax(1).to(torch::kCPU);
@@ -226,15 +218,15 @@ struct Trainer::Impl : TrainerControl {
       auto pa = pred.accessor<int64_t, 1>();
       auto ya = yc.accessor<int64_t, 1>();
       for (int64_t i = 0; i < m; ++i) cm.add(ya[i], pa[i]);
-    }
+    });
     std::vector<double> buf = cm.as_doubles();
     buf.push_back(loss_sum);
     comm.allreduce_sum(buf.data(), buf.size());
     EvalResult r;
-    r.loss = buf.back() / std::max<int64_t>(1, d.n);
+    r.loss = buf.back() / std::max<int64_t>(1, rows.size());
     buf.pop_back();
     r.cm = ConfusionMatrix::from_doubles(buf, info.classes);
-    r.rows = d.n;
+    r.rows = rows.size();
     return r;
   }
 
@@ -254,29 +246,27 @@ struct Trainer::Impl : TrainerControl {
     }
   }
 
-  FitResult fit(const RowSource& source, const Dataset* val, const std::filesystem::path& run_dir,
+  FitResult fit(const RowSource& source, const RowSource* val, const std::filesystem::path& run_dir,
                 const std::vector<Callback*>& extra);  // fit.cc
 
-  std::vector<float> predict_proba(const Dataset& d) {
-    auto [begin, end] = shard(d.n, comm.rank(), comm.size());
+  std::vector<float> predict_proba(const RowSource& source) {
+    const EvalRows rows = eval_rows(source);
+    const int64_t n = rows.size(), k = info.classes;
     model->eval();
     torch::NoGradGuard ng;
-    auto [x_all, y_all] = tensors(d);
-    const int64_t bs = std::max<int64_t>(cfg.get_int("training.batch_size"), 256);
-    const int64_t k = info.classes;
     // Every rank contributes an equal-sized block (padded) to one allgather.
-    int64_t max_rows = (d.n + comm.size() - 1) / comm.size() + 1;
+    int64_t max_rows = (n + comm.size() - 1) / comm.size() + 1;
     std::vector<float> mine(static_cast<size_t>(max_rows * k), 0.f);
-    for (int64_t b = begin; b < end; b += bs) {
-      int64_t m = std::min(bs, end - b);
-      auto pr = torch::softmax(model->forward(x_all.narrow(0, b, m).transpose(1, 2)), 1).to(torch::kCPU).contiguous();
-      std::memcpy(mine.data() + (b - begin) * k, pr.data_ptr<float>(), sizeof(float) * m * k);
-    }
+    rows.for_each([&](int64_t b, const torch::Tensor& x, const torch::Tensor&) {
+      const int64_t m = x.size(0);
+      auto pr = torch::softmax(model->forward(x.transpose(1, 2)), 1).to(torch::kCPU).contiguous();
+      std::memcpy(mine.data() + (b - rows.begin()) * k, pr.data_ptr<float>(), sizeof(float) * m * k);
+    });
     std::vector<float> all(mine.size() * comm.size());
     comm.allgather(mine.data(), all.data(), mine.size() * sizeof(float));
-    std::vector<float> out(static_cast<size_t>(d.n * k));
+    std::vector<float> out(static_cast<size_t>(n * k));
     for (int r = 0; r < comm.size(); ++r) {
-      auto [rb, re] = shard(d.n, r, comm.size());
+      auto [rb, re] = shard(n, r, comm.size());
       std::memcpy(out.data() + rb * k, all.data() + r * mine.size(), sizeof(float) * (re - rb) * k);
     }
     return out;

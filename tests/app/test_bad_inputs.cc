@@ -149,10 +149,10 @@ TEST(BadInputs, HostileFilesAndSizesExitTwo) {
   EXPECT_NE(r.output.find("config file folder.yaml is a folder"), std::string::npos) << r.output;
   r = test::run_cli("config --check folder.yaml", tmp.path());
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  // 10^8 windows of 1024 x 9 floats are 3.4 TiB: refused before allocating, naming the numbers.
+  // 10^8 windows of 1024 x 9 floats are 3.4 TiB: refused before writing, naming the numbers.
   r = test::run_cli("make-data --out big.h5 --samples 100000000", tmp.path());
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("100000000 windows x 1024 steps x 9 channels (float32) needs 3.4 TiB of memory"),
+  EXPECT_NE(r.output.find("100000000 windows x 1024 steps x 9 channels (float32) needs 3.4 TiB of disk"),
             std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(tmp / "big.h5"));

@@ -111,6 +111,40 @@ TEST(Ddp, EachRankReadsOnlyItsRowsFromTheFile) {
   if (world().rank() == 0) std::remove(path.c_str());
 }
 
+// The same ranks reading their rows batch by batch (streamed, with
+// validation in chunks) end bit for bit where whole-epoch reads end.
+TEST(Ddp, StreamedRowsTrainBitForBitAsEpochReads) {
+  Data d;
+  const std::string stem = "/tmp/tf-ddp-stream-" + std::to_string(::getpid() - world().rank());
+  if (world().rank() == 0) {
+    std::remove((stem + "-train.h5").c_str());
+    std::remove((stem + "-val.h5").c_str());
+    write_h5(stem + "-train.h5", d.train);
+    write_h5(stem + "-val.h5", d.val);
+  }
+  world().barrier();
+  auto rows = [](const Dataset& ds, const std::string& file, bool stream) {
+    std::vector<int64_t> all(static_cast<size_t>(ds.n));
+    for (int64_t i = 0; i < ds.n; ++i) all[i] = i;
+    return H5Rows(file, all, ds.y, ds.t, ds.c, Normalizer::identity(ds.c), stream);
+  };
+  auto cfg = cfg_for("cnn1d", "adam");
+  const H5Rows epochwise = rows(d.train, stem + "-train.h5", false);
+  Trainer a(cfg, world(), d.info);
+  auto fit_a = a.fit(epochwise, &d.val, {});
+  const H5Rows streamed = rows(d.train, stem + "-train.h5", true), val = rows(d.val, stem + "-val.h5", true);
+  Trainer b(cfg, world(), d.info);
+  auto fit_b = b.fit(streamed, &val, {});
+  EXPECT_EQ(a.flat_state(), b.flat_state());
+  EXPECT_EQ(fit_a.history, fit_b.history);
+  EXPECT_EQ(a.predict_proba(d.val), b.predict_proba(val));
+  world().barrier();
+  if (world().rank() == 0) {
+    std::remove((stem + "-train.h5").c_str());
+    std::remove((stem + "-val.h5").c_str());
+  }
+}
+
 TEST(Ddp, AdamStaysCloseAndPredictionsAreGathered) {
   Data d;
   auto cfg = cfg_for("cnn1d", "adam");
