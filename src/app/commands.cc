@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/checks.h"
 #include "app/report.h"
 #include "app/runtime.h"
 #include "comm/communicator.h"
@@ -289,7 +290,7 @@ int Commands::make_data(World& world) {
   write_h5(data_out_, d);
   auto counts = d.class_counts();
   spdlog::info("wrote {} windows [{} steps x {} channels] to {} (class counts {} / {} / {} / {})", d.n, d.t, d.c,
-               out_path_, counts[0], counts[1], counts[2], counts[3]);
+               data_out_, counts[0], counts[1], counts[2], counts[3]);
   return kExitOk;
 }
 
@@ -306,6 +307,7 @@ int Commands::config(World& world) {
     std::cout << (kind == "cv" ? cv::cv_run_dir(cfg) : tune::study_dir(cfg)).string() << "\n";
   } else {
     auto cfg = config::Config::load(check_path_, overrides_);
+    check_command_inputs(cfg);
     std::cout << cfg.to_yaml();
     spdlog::info("{}: valid", check_path_);
   }

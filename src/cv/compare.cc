@@ -206,6 +206,8 @@ json statistics(const std::vector<Entry>& entries, const std::map<std::string, j
 
 }  // namespace
 
+void check_entries(const config::Config& cfg) { parse_entries(cfg); }
+
 fs::path compare_dir(const config::Config& cfg) {
   return resumable_dir(cfg.get_string("experiment.output_dir"), cfg.get_string("experiment.name"),
                        cfg.get_string("experiment.run_id"), "compare-", cfg.to_yaml());

@@ -31,6 +31,10 @@ namespace tf::cv {
 nlohmann::json run_compare(const config::Config& cfg, Communicator& world, Communicator& group, int group_id,
                            const std::function<void(double)>& wait_timeout);
 
+// Checks compare.entries as `compare` reads them (BadInput with the same
+// messages); `config --check` calls it.
+void check_entries(const config::Config& cfg);
+
 // The ranking, the p-value matrix and the verdict as text.
 std::string compare_table(const nlohmann::json& result);
 
