@@ -114,10 +114,10 @@ TrainOutput train_task(const config::Config& cfg, Communicator& group, const Dat
   TrainSplit s;
   s.labels = labels;
   std::vector<int64_t> train_rows = t.train, val_rows;
-  if (cfg.get_float("data.validation_split") > 0) {
+  if (cv_validation_split(cfg) > 0) {
     std::vector<int64_t> sorted = t.train;
     std::sort(sorted.begin(), sorted.end());
-    stratified_split(labels.y, sorted, cfg.get_float("data.validation_split"),
+    stratified_split(labels.y, sorted, cv_validation_split(cfg),
                      static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1, &train_rows, &val_rows);
   }
   std::sort(train_rows.begin(), train_rows.end());
