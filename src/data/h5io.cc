@@ -155,7 +155,10 @@ void check_labels(Dataset& d, const std::vector<int64_t>& rows, const std::strin
 
 H5Info inspect_h5(const std::filesystem::path& path) {
   const std::string file = path.string();
-  if (!std::filesystem::exists(path)) throw BadInput("data file " + file + " does not exist", __FILE__, __LINE__);
+  if (!std::filesystem::exists(path))
+    throw BadInput("data file " + file + " does not exist (set data.path, or --data; `trainfleet make-data --out " +
+                       file + "` writes the synthetic data set there)",
+                   __FILE__, __LINE__);
   Silence quiet;
   if (H5Fis_hdf5(file.c_str()) <= 0) throw BadInput("data file " + file + " is not an HDF5 file", __FILE__, __LINE__);
   Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
