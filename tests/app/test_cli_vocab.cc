@@ -23,7 +23,7 @@ model: {name: svm}
 // reads the section gives.
 TEST(CliVocabulary, ConfigCheckRejectsWhatTuneAndCompareWould) {
   test::TempDir tmp;
-  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 60 --steps 32", tmp.path()).exit_code, 0);
+  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 60 --steps 64", tmp.path()).exit_code, 0);
   struct Case {
     std::string command, section, message;
   };
@@ -58,7 +58,7 @@ TEST(CliVocabulary, ConfigCheckRejectsWhatTuneAndCompareWould) {
 // beat trial 0 after its first fold.
 TEST(CliVocabulary, PrunerNoneMeansNoneAndCvEarlyStopIsItsOwnSwitch) {
   test::TempDir tmp;
-  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 150 --steps 32", tmp.path()).exit_code, 0);
+  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 150 --steps 64", tmp.path()).exit_code, 0);
   test::write_text(tmp / "c.yaml", std::string(kBase) +
                                        "cv: {n_splits: 3}\n"
                                        "tuning: {sampler: grid, cv: true, pruner: none, objective: val_f1_macro,\n"
@@ -78,7 +78,7 @@ TEST(CliVocabulary, PrunerNoneMeansNoneAndCvEarlyStopIsItsOwnSwitch) {
 
 TEST(CliVocabulary, MessagesSayWhatToDo) {
   test::TempDir tmp;
-  auto made = test::run_cli("make-data --out d.h5 --samples 60 --steps 32", tmp.path());
+  auto made = test::run_cli("make-data --out d.h5 --samples 60 --steps 64", tmp.path());
   EXPECT_TRUE(has(made.output, "to d.h5 (class counts")) << made.output;
 
   auto bogus = test::run_cli("bogus", tmp.path());
@@ -108,7 +108,7 @@ TEST(CliVocabulary, MessagesSayWhatToDo) {
 // "stopped early at epoch N", and the reduce-LR message after the epoch line it belongs to.
 TEST(CliVocabulary, EarlyStopAndReduceLrAreLoggedAfterTheirEpoch) {
   test::TempDir tmp;
-  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 80 --steps 32", tmp.path()).exit_code, 0);
+  ASSERT_EQ(test::run_cli("make-data --out d.h5 --samples 80 --steps 64", tmp.path()).exit_code, 0);
   test::write_text(tmp / "c.yaml",
                    "experiment: {name: es, run_id: r}\ndata: {path: d.h5}\n"
                    "model: {name: mlp, mlp: {hidden_units: [8]}}\n"

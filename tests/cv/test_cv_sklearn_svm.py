@@ -39,7 +39,7 @@ cv: {method: stratified_kfold, n_splits: 5, scoring: accuracy}
 def main():
     binary = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([binary, "make-data", "--out", "data.h5", "--samples", "250", "--steps", "32", "--seed", "5"],
+        subprocess.run([binary, "make-data", "--out", "data.h5", "--samples", "250", "--steps", "64", "--seed", "5"],
                        cwd=tmp, check=True, capture_output=True)
         open(f"{tmp}/c.yaml", "w").write(CONFIG)
         r = subprocess.run([binary, "cv", "c.yaml", "--threads", "1"], cwd=tmp, capture_output=True, text=True)
