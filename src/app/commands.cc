@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/checks.h"
 #include "app/report.h"
 #include "app/runtime.h"
 #include "comm/communicator.h"
@@ -342,6 +343,7 @@ int Commands::config(World& world) {
     std::cout << (kind == "cv" ? cv::cv_run_dir(cfg) : tune::study_dir(cfg)).string() << "\n";
   } else {
     auto cfg = config::Config::load(check_path_, overrides_);
+    check_command_inputs(cfg);
     std::cout << cfg.to_yaml();
     spdlog::info("{}: valid", check_path_);
   }

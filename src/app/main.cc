@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -135,6 +136,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    const bool no_command = dynamic_cast<const CLI::RequiredError*>(&e) || dynamic_cast<const CLI::ExtrasError*>(&e);
+    if (no_command && app.get_subcommands().empty()) {  // none, or an unknown one
+      std::string names;
+      for (const auto* s : app.get_subcommands([](CLI::App*) { return true; })) names += " " + s->get_name();
+      const bool named = argc > 1 && argv[1][0] != '-';
+      std::cerr << "trainfleet: " << (named ? "unknown subcommand \"" + std::string(argv[1]) + "\"" : "no subcommand")
+                << "; expected one of:" << names << " (trainfleet --help describes them)\n";
+      return tf::kExitBadInput;
+    }
     int rc = app.exit(e);
     return rc == 0 ? 0 : tf::kExitBadInput;
   }

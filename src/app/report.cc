@@ -1,5 +1,7 @@
 #include "app/report.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,194 +14,21 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/strings.h"
+#include "app/report_svg.h"
 
 namespace tf {
 
 namespace {
 
 using nlohmann::json;
-
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
-std::string num(double v, int prec = 4) {
-  if (!std::isfinite(v)) return "n/a";
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*g", prec, v);
-  return b;
-}
-
-const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
-
-struct Series {
-  std::string name;
-  std::vector<double> x, y;
-  bool dots = false;
-};
-
-// Axis range with a little margin; a flat range is widened.
-std::pair<double, double> range_of(const std::vector<const std::vector<double>*>& vs) {
-  double lo = INFINITY, hi = -INFINITY;
-  for (const auto* v : vs)
-    for (double x : *v)
-      if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
-  if (!std::isfinite(lo)) return {0, 1};
-  if (hi - lo < 1e-12) lo -= 0.5, hi += 0.5;
-  const double pad = 0.05 * (hi - lo);
-  return {lo - pad, hi + pad};
-}
-
-// About five round tick values (1, 2 or 5 times a power of ten apart) in [lo, hi].
-std::vector<double> ticks(double lo, double hi) {
-  const double raw = (hi - lo) / 4, mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
-  std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step && t.size() < 12; v += step)
-    t.push_back(std::fabs(v) < 1e-12 * step ? 0.0 : v);
-  return t;
-}
-
-// A line (or dot) chart as inline SVG, with axes, ticks and a legend.
-std::string chart(const std::string& id, const std::string& title, const std::vector<Series>& series,
-                  const std::string& xlabel, const std::string& ylabel, bool log_x = false) {
-  const double W = 520, H = 300, L = 66, R = 130, T = 30, B = 45;
-  std::vector<const std::vector<double>*> xs, ys;
-  std::vector<Series> s = series;
-  if (log_x)
-    for (auto& se : s)
-      for (auto& x : se.x) x = x > 0 ? std::log10(x) : NAN;
-  for (const auto& se : s) xs.push_back(&se.x), ys.push_back(&se.y);
-  // Plain variables, not structured bindings: clang before 16 cannot capture those in lambdas.
-  const auto xr = range_of(xs), yr = range_of(ys);
-  const double x0 = xr.first, x1 = xr.second, y0 = yr.first, y1 = yr.second;
-  auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
-  auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
-  std::ostringstream o;
-  o << "<svg id=\"" << esc(id) << "\" class=\"chart\" width=\"" << W << "\" height=\"" << H
-    << "\" viewBox=\"0 0 " << W << " " << H << "\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\">";
-  o << "<title>" << esc(title) << "</title>";
-  o << "<text x=\"" << L << "\" y=\"18\" class=\"t\">" << esc(title) << "</text>";
-  o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << (W - L - R) << "\" height=\"" << (H - T - B)
-    << "\" fill=\"none\" stroke=\"#bbb\"/>";
-  for (double yv : ticks(y0, y1)) {
-    o << "<text x=\"" << (L - 6) << "\" y=\"" << py(yv) + 4 << "\" class=\"a\" text-anchor=\"end\">" << num(yv, 3)
-      << "</text>";
-    o << "<line x1=\"" << L << "\" x2=\"" << (W - R) << "\" y1=\"" << py(yv) << "\" y2=\"" << py(yv)
-      << "\" stroke=\"#eee\"/>";
-  }
-  for (double xv : ticks(x0, x1))
-    o << "<text x=\"" << px(xv) << "\" y=\"" << (H - B + 16) << "\" class=\"a\" text-anchor=\"middle\">"
-      << (log_x ? "1e" + num(xv, 2) : num(xv, 3)) << "</text>";
-  o << "<text x=\"" << (L + (W - L - R) / 2) << "\" y=\"" << (H - 6) << "\" class=\"a\" text-anchor=\"middle\">"
-    << esc(xlabel) << (log_x ? " (log)" : "") << "</text>";
-  o << "<text x=\"12\" y=\"" << (T + (H - T - B) / 2) << "\" class=\"a\" text-anchor=\"middle\" transform=\"rotate(-90 12 "
-    << (T + (H - T - B) / 2) << ")\">" << esc(ylabel) << "</text>";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char* c = kColors[i % 8];
-    if (s[i].dots) {
-      for (size_t k = 0; k < s[i].x.size(); ++k)
-        if (std::isfinite(s[i].x[k]) && std::isfinite(s[i].y[k]))
-          o << "<circle class=\"pt\" cx=\"" << px(s[i].x[k]) << "\" cy=\"" << py(s[i].y[k]) << "\" r=\"3\" fill=\"" << c
-            << "\"/>";
-    } else {
-      o << "<polyline class=\"line\" fill=\"none\" stroke=\"" << c << "\" stroke-width=\"2\" points=\"";
-      for (size_t k = 0; k < s[i].x.size(); ++k)
-        if (std::isfinite(s[i].y[k])) o << px(s[i].x[k]) << "," << py(s[i].y[k]) << " ";
-      o << "\"/>";
-    }
-    o << "<rect x=\"" << (W - R + 10) << "\" y=\"" << (T + 16 * i) << "\" width=\"10\" height=\"10\" fill=\"" << c
-      << "\"/><text x=\"" << (W - R + 24) << "\" y=\"" << (T + 9 + 16 * i) << "\" class=\"a\">" << esc(s[i].name)
-      << "</text>";
-  }
-  o << "</svg>";
-  return o.str();
-}
-
-// Horizontal bars with mean ± std error bars.
-std::string bars(const std::string& id, const std::string& title, const std::vector<std::string>& names,
-                 const std::vector<double>& means, const std::vector<double>& stds) {
-  const double W = 560, row = 26, L = 130, R = 90, T = 30;
-  const double H = T + row * names.size() + 30;
-  double hi = 0;
-  for (size_t i = 0; i < means.size(); ++i) hi = std::max(hi, means[i] + stds[i]);
-  hi = hi > 0 ? hi * 1.05 : 1;
-  auto px = [&](double v) { return L + v / hi * (W - L - R); };
-  std::ostringstream o;
-  o << "<svg id=\"" << esc(id) << "\" class=\"chart\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
-    << " " << H << "\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>" << esc(title) << "</title>";
-  o << "<text x=\"" << L << "\" y=\"18\" class=\"t\">" << esc(title) << "</text>";
-  for (size_t i = 0; i < names.size(); ++i) {
-    const double y = T + row * i;
-    o << "<text x=\"" << (L - 6) << "\" y=\"" << (y + 16) << "\" class=\"a\" text-anchor=\"end\">" << esc(names[i])
-      << "</text>";
-    o << "<rect class=\"bar\" x=\"" << L << "\" y=\"" << (y + 4) << "\" width=\"" << std::max(0.0, px(means[i]) - L)
-      << "\" height=\"16\" fill=\"" << kColors[i % 8] << "\"/>";
-    o << "<line class=\"err\" x1=\"" << px(std::max(0.0, means[i] - stds[i])) << "\" x2=\"" << px(means[i] + stds[i])
-      << "\" y1=\"" << (y + 12) << "\" y2=\"" << (y + 12) << "\" stroke=\"#000\" stroke-width=\"1.5\"/>";
-    o << "<text x=\"" << (px(means[i] + stds[i]) + 6) << "\" y=\"" << (y + 16) << "\" class=\"a\">" << num(means[i])
-      << " ± " << num(stds[i], 2) << "</text>";
-  }
-  o << "</svg>";
-  return o.str();
-}
-
-// A confusion matrix as a shaded SVG grid (rows: true class, columns: predicted).
-std::string confusion(const std::string& id, const std::string& title, const json& cm,
-                      const std::vector<std::string>& names) {
-  const size_t k = cm.size();
-  const double cell = 66, L = 110, T = 48;
-  const double W = L + cell * k + 20, H = T + cell * k + 20;
-  double mx = 1;
-  for (const auto& r : cm)
-    for (const auto& v : r) mx = std::max(mx, v.get<double>());
-  std::ostringstream o;
-  o << "<svg id=\"" << esc(id) << "\" class=\"chart\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
-    << " " << H << "\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>" << esc(title) << "</title>";
-  o << "<text x=\"4\" y=\"16\" class=\"t\">" << esc(title) << "</text>";
-  for (size_t j = 0; j < k; ++j)
-    o << "<text x=\"" << (L + cell * j + cell / 2) << "\" y=\"" << (T - 6) << "\" class=\"a\" text-anchor=\"middle\">"
-      << esc(j < names.size() ? names[j].substr(0, 11) : std::to_string(j)) << "</text>";
-  for (size_t i = 0; i < k; ++i) {
-    o << "<text x=\"" << (L - 6) << "\" y=\"" << (T + cell * i + cell / 2 + 4) << "\" class=\"a\" text-anchor=\"end\">"
-      << esc(i < names.size() ? names[i] : std::to_string(i)) << "</text>";
-    for (size_t j = 0; j < k; ++j) {
-      const double v = cm[i][j].get<double>(), a = v / mx;
-      o << "<rect class=\"cell\" x=\"" << (L + cell * j) << "\" y=\"" << (T + cell * i) << "\" width=\"" << cell
-        << "\" height=\"" << cell << "\" fill=\"rgba(31,119,180," << num(0.08 + 0.85 * a, 3) << ")\" stroke=\"#fff\"/>";
-      o << "<text x=\"" << (L + cell * j + cell / 2) << "\" y=\"" << (T + cell * i + cell / 2 + 4)
-        << "\" class=\"a\" text-anchor=\"middle\" fill=\"" << (a > 0.55 ? "#fff" : "#000") << "\">" << num(v, 6)
-        << "</text>";
-    }
-  }
-  o << "</svg>";
-  return o.str();
-}
-
-std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows,
-                  const std::string& id) {
-  std::ostringstream o;
-  o << "<table id=\"" << esc(id) << "\"><tr>";
-  for (const auto& h : head) o << "<th>" << esc(h) << "</th>";
-  o << "</tr>";
-  for (const auto& r : rows) {
-    o << "<tr>";
-    for (const auto& c : r) o << "<td>" << esc(c) << "</td>";
-    o << "</tr>";
-  }
-  o << "</table>";
-  return o.str();
-}
+using report::bars;
+using report::chart;
+using report::ChartOptions;
+using report::confusion;
+using report::esc;
+using report::num;
+using report::Series;
+using report::table;
 
 json read_json(const fs::path& p) {
   try {
@@ -254,19 +83,28 @@ std::string train_section(const fs::path& dir) {
     for (size_t c = 0; c < head.size() && c < rows[r].size(); ++c)
       col[head[c]].push_back(rows[r][c].empty() ? NAN : std::atof(rows[r][c].c_str()));
   const auto& ep = col["epoch"];
+  ChartOptions per_epoch;
+  per_epoch.whole_x = true;
+  if (fs::exists(dir / "summary.json")) {
+    const json s = read_json(dir / "summary.json");
+    if (s.value("best_epoch", 0) > 0) {
+      per_epoch.mark_x = s["best_epoch"].get<double>();
+      per_epoch.mark_label = "best epoch " + std::to_string(s["best_epoch"].get<int>());
+    }
+  }
   o << "<h2>Learning curves</h2><div class=\"row\">";
   std::vector<Series> loss = {{"loss", ep, col["loss"]}};
   if (col.count("val_loss")) loss.push_back({"val_loss", ep, col["val_loss"]});
-  o << chart("curve-loss", "loss per epoch", loss, "epoch", "loss");
+  o << chart("curve-loss", "loss per epoch", loss, "epoch", "loss", per_epoch);
   for (const auto& [name, v] : col) {
     if (name == "epoch" || name == "loss" || name == "val_loss" || name == "lr" || name == "time_s" ||
         name == "samples_per_s" || name.rfind("val_", 0) == 0)
       continue;
     std::vector<Series> s = {{name, ep, v}};
     if (col.count("val_" + name)) s.push_back({"val_" + name, ep, col["val_" + name]});
-    o << chart("curve-" + name, name + " per epoch", s, "epoch", name);
+    o << chart("curve-" + name, name + " per epoch", s, "epoch", name, per_epoch);
   }
-  if (col.count("lr")) o << chart("curve-lr", "learning rate", {{"lr", ep, col["lr"]}}, "epoch", "lr");
+  if (col.count("lr")) o << chart("curve-lr", "learning rate", {{"lr", ep, col["lr"]}}, "epoch", "lr", per_epoch);
   o << "</div>";
   }
   if (fs::exists(dir / "summary.json")) {
@@ -306,7 +144,9 @@ std::string cv_section(const fs::path& dir) {
     }
     per.push_back(s);
   }
-  o << chart("cv-folds", "score per fold", per, "fold", "score") << "</div>";
+  ChartOptions folds;
+  folds.whole_x = true;
+  o << chart("cv-folds", "score per fold", per, "fold", "score", folds) << "</div>";
   o << confusion("confusion-pooled", "pooled out-of-fold confusion matrix (rows: true)",
                  r["pooled_oof"]["confusion_matrix"], class_names(r["pooled_oof"]));
   std::vector<std::vector<std::string>> rows;
@@ -346,7 +186,9 @@ std::string study_section(const fs::path& dir) {
   }
   const std::string objective = summary.value("objective", "value");
   o << "<h2>Optimisation history (" << esc(objective) << ", " << (maximize ? "maximise" : "minimise") << ")</h2>";
-  o << chart("study-history", "value per trial and best so far", {values, best}, "trial", objective);
+  ChartOptions trials;
+  trials.whole_x = true;
+  o << chart("study-history", "value per trial and best so far", {values, best}, "trial", objective, trials);
   o << "<h2>Parameters against the value</h2><div class=\"row\">";
   for (size_t c : params) {
     Series s{head[c], {}, {}, true};
@@ -361,7 +203,9 @@ std::string study_section(const fs::path& dir) {
     }
     if (!numeric || s.x.empty()) continue;
     double lo = *std::min_element(s.x.begin(), s.x.end()), hi = *std::max_element(s.x.begin(), s.x.end());
-    o << chart("param-" + head[c], head[c], {s}, head[c], objective, positive && hi / lo > 50);
+    ChartOptions param;
+    param.log_x = positive && hi / lo > 50;
+    o << chart("param-" + head[c], head[c], {s}, head[c], objective, param);
   }
   o << "</div>";
   if (summary.contains("importances") && !summary["importances"].empty()) {
@@ -442,7 +286,12 @@ fs::path write_report(const fs::path& dir) {
   if (fs::exists(dir / "config.yaml"))
     o << "<details><summary>config.yaml</summary><pre>" << esc(read_file(dir / "config.yaml")) << "</pre></details>";
   o << body << "</body></html>\n";
-  const fs::path out = dir / "report.html";
+  // An earlier report stays as it is: the new one is report-2.html, report-3.html, ...
+  fs::path out = dir / "report.html";
+  for (int n = 2; fs::exists(out); ++n) out = dir / ("report-" + std::to_string(n) + ".html");
+  if (out.filename() != "report.html")
+    spdlog::info("{} exists already and is kept; this report is {}", (dir / "report.html").string(),
+                 out.filename().string());
   atomic_write(out, o.str());
   return out;
 }

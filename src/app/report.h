@@ -14,8 +14,9 @@
 
 namespace tf {
 
-// Writes RUN_DIR/report.html (atomically, replacing an earlier report) and
-// returns its path; BadInput when the folder is none of the kinds above.
+// Writes RUN_DIR/report.html (atomically) and returns its path; when that
+// exists, an earlier report is kept and the new one is report-2.html (-3, ...),
+// which is logged. BadInput when the folder is none of the kinds above.
 std::filesystem::path write_report(const std::filesystem::path& run_dir);
 
 // The kind of a run folder: "train", "cv", "study", "compare", or "" when unknown.

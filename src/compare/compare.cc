@@ -208,6 +208,8 @@ json statistics(const std::vector<Entry>& entries, const std::map<std::string, j
 
 }  // namespace
 
+void check_entries(const config::Config& cfg) { parse_entries(cfg); }
+
 fs::path compare_dir(const config::Config& cfg) { return jobs::job_dir(cfg, "compare-"); }
 
 json run_compare(const config::Config& cfg, const jobs::Job& job) {

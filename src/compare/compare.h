@@ -32,6 +32,10 @@ namespace tf::compare {
 // it); returns compare.json's content on world rank 0 (empty elsewhere).
 nlohmann::json run_compare(const config::Config& cfg, const jobs::Job& job);
 
+// Checks compare.entries as `compare` reads them (BadInput with the same
+// messages); `config --check` calls it.
+void check_entries(const config::Config& cfg);
+
 // The ranking, the p-value matrix and the verdict as text.
 std::string compare_table(const nlohmann::json& result);
 

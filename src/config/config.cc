@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/aliases.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/strings.h"
@@ -291,7 +292,9 @@ void walk(const std::string& src, const json& node, const std::string& prefix) {
     std::vector<std::string> siblings = children_of(prefix);
     std::string hint = did_you_mean(it.key(), siblings);
     std::string msg = "unknown key";
-    if (!hint.empty())
+    if (!key_hint(path).empty())
+      msg += " (" + key_hint(path) + ")";
+    else if (!hint.empty())
       msg += " (did you mean " + (prefix.empty() ? hint : prefix + "." + hint) + "?)";
     else
       msg += "; valid keys here: " + join(siblings);
@@ -396,11 +399,12 @@ Config Config::resolve(const json& user, const std::string& source) {
   for (const auto& k : schema()) {
     auto ptr = pointer(k.path);
     if (user.is_object() && user.contains(ptr)) {
-      c.doc_[ptr] = check_value(source, k, user.at(ptr));
+      c.doc_[ptr] = check_value(source, k, normalize_value(k, user.at(ptr)));
     } else {
       c.doc_[ptr] = k.def;
     }
   }
+  derive_defaults(c.doc_);
   cross_checks(source, c.doc_);
   return c;
 }

@@ -1,5 +1,7 @@
 #include "config/schema.h"
 
+#include "config/aliases.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -234,12 +236,16 @@ std::vector<KeySpec> build() {
           "Nested CV: every outer training set is itself cross-validated (inner folds never see outer test rows)."),
       range(key("cv.inner_n_splits", T::kInt, 3, "Nested CV: inner folds per outer fold."), 2, kNoMax),
       // ---------------------------------------------------------------- tuning
-      choice(key("tuning.sampler", T::kString, "tpe", "Sampler of `trainfleet tune`."), {"grid", "random", "tpe"}),
+      choice(key("tuning.sampler", T::kString, "tpe",
+                 "Sampler of `trainfleet tune` (bayesian: another name for tpe). random samples a finite space "
+                 "without replacement until every point has been tried."),
+             {"grid", "random", "tpe"}),
       range(key("tuning.n_trials", T::kInt, 20, "Trials to run (grid: at most the grid's size; 0 = the whole grid)."),
             0, kNoMax),
       range(key("tuning.seed", T::kInt, 0, "Seed of the sampler."), 0, 4294967295.0),
-      key("tuning.objective", T::kString, "val_f1_macro",
-          "What a trial scores: val_loss or val_<metric> (the metric listed in training.metrics)."),
+      key("tuning.objective", T::kString, "auto",
+          "What a trial scores: val_loss or val_<metric> (the metric listed in training.metrics); auto: "
+          "val_f1_macro when training.metrics lists f1_macro, else val_loss (the choice is logged)."),
       key("tuning.cv", T::kBool, false,
           "Score each trial by cross-validation (cv.*): the objective's metric on each fold's test rows, averaged; "
           "pruning compares trials fold by fold."),
@@ -252,6 +258,9 @@ std::vector<KeySpec> build() {
                  "Stop unpromising trials early: median (worse than the finished trials' median at the same epoch), "
                  "asha (asynchronous successive halving), hyperband (ASHA brackets)."),
              {"none", "median", "asha", "hyperband"}),
+      key("tuning.cv_early_stop", T::kBool, false,
+          "tuning.cv: stop a trial after a fold when even perfect scores on its remaining folds could not beat the "
+          "best finished trial (recorded as pruned). Independent of tuning.pruner."),
       range(key("tuning.pruner_min_resource", T::kInt, 1, "asha/hyperband: epochs of the first rung."), 1, kNoMax),
       range(key("tuning.pruner_reduction_factor", T::kInt, 3,
                 "asha/hyperband: 1/factor of the trials at a rung go on to the next (rungs at min_resource x factor^k)."),
@@ -277,8 +286,10 @@ std::vector<KeySpec> build() {
       range(key("compare.alpha", T::kFloat, 0.05, "Significance level of the pairwise tests."), 0, 1, true, true),
       // ---------------------------------------------------------------- class weights, runtime
       key("class_weights", T::kClassWeights, nullptr,
-          "weighted_categorical_crossentropy: {class id or name: weight}, or \"balanced\" "
-          "(n_samples / (n_classes * count), as scikit-learn); null means balanced."),
+          "Per-class sample weights {class id or name: weight} (1 for classes not named), or \"balanced\" "
+          "(n_samples / (n_classes * count), as scikit-learn). Every loss multiplies each sample's loss by its "
+          "class's weight, as Keras's class_weight (focal_loss: times alpha). null: no weights, except "
+          "weighted_categorical_crossentropy, which then uses balanced."),
       range(key("runtime.threads", T::kInt, 0, "Intra-op threads per rank (0 = cores / local ranks)."), 0, 1024),
       range(key("runtime.ranks_per_run", T::kInt, 0,
                 "Ranks per training run (group size); the world is split into world/ranks_per_run groups "
@@ -348,6 +359,7 @@ std::string constraint_text(const KeySpec& k) {
   if (!k.choices.empty()) {
     os << "one of ";
     for (size_t i = 0; i < k.choices.size(); ++i) os << (i ? ", " : "") << k.choices[i];
+    for (const auto& [from, to] : value_aliases(k.path)) os << " (" << from << " = " << to << ")";
     if (k.type != Type::kFloatOrChoice) return os.str();
     os << ", or a number ";
   }

@@ -91,7 +91,10 @@ std::vector<int64_t> all_rows_of(const H5Info& info, uint64_t bytes_per_row, con
 
 H5Info inspect_h5(const std::filesystem::path& path) {
   const std::string file = path.string();
-  if (!std::filesystem::exists(path)) throw BadInput("data file " + file + " does not exist", __FILE__, __LINE__);
+  if (!std::filesystem::exists(path))
+    throw BadInput("data file " + file + " does not exist (set data.path, or --data; `trainfleet make-data --out " +
+                       file + "` writes the synthetic data set there)",
+                   __FILE__, __LINE__);
   check_regular_file(path, "data file");
   Silence quiet;
   if (H5Fis_hdf5(file.c_str()) <= 0) throw BadInput("data file " + file + " is not an HDF5 file", __FILE__, __LINE__);

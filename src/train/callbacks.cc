@@ -43,6 +43,11 @@ double num_or(const nlohmann::json& j, const char* key, double fallback) {
 }
 }  // namespace
 
+void note(const std::shared_ptr<EpochNotes>& notes, const std::string& line) {
+  if (notes) notes->add(line);
+  else spdlog::info("{}", line);
+}
+
 // ------------------------------------------------------------------ EarlyStopping
 EarlyStopping::EarlyStopping(Monitor m, int patience, std::optional<double> baseline, bool restore)
     : m_(std::move(m)), patience_(patience), baseline_(baseline), restore_(restore) {}
@@ -71,6 +76,9 @@ void EarlyStopping::on_epoch_end(const EpochLogs& logs, TrainerControl& ctl) {
   if (wait_ >= patience_ && logs.epoch > 1) {
     stopped_epoch_ = logs.epoch;
     ctl.request_stop();
+    note(notes_, fmt::format("stopped early at epoch {}: {} has not improved for {} epoch(s){}", logs.epoch, m_.key,
+                             wait_, best_epoch_ > 0 ? fmt::format(" (best {:.6g} at epoch {})", best_, best_epoch_)
+                                                    : std::string()));
   }
 }
 
@@ -140,7 +148,7 @@ void ReduceLROnPlateau::on_epoch_end(const EpochLogs& logs, TrainerControl& ctl)
       if (old_lr > min_lr_) {
         double new_lr = std::max(old_lr * factor_, min_lr_);
         ctl.set_lr_scale(ctl.lr_scale() * new_lr / old_lr);
-        spdlog::info("epoch {}: reducing learning rate to {:.3e}", logs.epoch, new_lr);
+        note(notes_, fmt::format("epoch {}: reducing learning rate to {:.3e}", logs.epoch, new_lr));
         cooldown_counter_ = cooldown_;
         wait_ = 0;
       }
@@ -253,12 +261,15 @@ void ProgressPrinter::on_epoch_end(const EpochLogs& logs, TrainerControl&) {
                 format_duration(eta).c_str());
   os << buf;
   spdlog::info("{}", os.str());
+  if (notes_)
+    for (const auto& line : notes_->take()) spdlog::info("{}", line);
 }
 
 // ------------------------------------------------------------------ factory
 CallbackSet make_callbacks(const config::Config& cfg, const std::filesystem::path& run_dir) {
   CallbackSet set;
   const std::string p = "training.callbacks.";
+  auto notes = std::make_shared<EpochNotes>();  // logged after the epoch line they belong to
   if (cfg.get_bool(p + "early_stopping")) {
     const auto& base = cfg.at(p + "early_stopping_baseline");
     auto es = std::make_unique<EarlyStopping>(
@@ -267,15 +278,18 @@ CallbackSet make_callbacks(const config::Config& cfg, const std::filesystem::pat
         static_cast<int>(cfg.get_int(p + "early_stopping_patience")),
         base.is_null() ? std::nullopt : std::optional<double>(base.get<double>()),
         cfg.get_bool(p + "restore_best_weights"));
+    es->set_notes(notes);
     set.early_stopping = es.get();
     set.all.push_back(std::move(es));
   }
   if (cfg.get_bool(p + "reduce_lr_on_plateau")) {
-    set.all.push_back(std::make_unique<ReduceLROnPlateau>(
+    auto rl = std::make_unique<ReduceLROnPlateau>(
         Monitor(cfg.get_string(p + "reduce_lr_monitor"), cfg.get_string(p + "reduce_lr_mode"),
                 cfg.get_float(p + "reduce_lr_min_delta")),
         cfg.get_float(p + "reduce_lr_factor"), static_cast<int>(cfg.get_int(p + "reduce_lr_patience")),
-        static_cast<int>(cfg.get_int(p + "reduce_lr_cooldown")), cfg.get_float(p + "reduce_lr_min_lr")));
+        static_cast<int>(cfg.get_int(p + "reduce_lr_cooldown")), cfg.get_float(p + "reduce_lr_min_lr"));
+    rl->set_notes(notes);
+    set.all.push_back(std::move(rl));
   }
   if (cfg.get_bool(p + "model_checkpoint")) {
     auto ck = std::make_unique<ModelCheckpoint>(
@@ -292,7 +306,7 @@ CallbackSet make_callbacks(const config::Config& cfg, const std::filesystem::pat
   for (const auto& m : cfg.at("training.metrics")) shown.push_back(m.get<std::string>());
   shown.push_back("val_loss");
   for (const auto& m : cfg.at("training.metrics")) shown.push_back("val_" + m.get<std::string>());
-  set.all.push_back(std::make_unique<ProgressPrinter>(shown));
+  set.all.push_back(std::make_unique<ProgressPrinter>(shown, notes));
   return set;
 }
 

@@ -18,6 +18,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -75,9 +76,25 @@ struct Monitor {
   double value(const EpochLogs& logs) const;
 };
 
+// Lines that belong after an epoch's progress line ("stopped early at epoch
+// N", "reducing learning rate"): callbacks that run before the printer add
+// them, the printer logs them after its line. Without one they are logged at once.
+class EpochNotes {
+ public:
+  void add(const std::string& line) { lines_.push_back(line); }
+  std::vector<std::string> take() { return std::exchange(lines_, {}); }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// Logs `line` through `notes` when given, else at once.
+void note(const std::shared_ptr<EpochNotes>& notes, const std::string& line);
+
 class EarlyStopping : public Callback {
  public:
   EarlyStopping(Monitor m, int patience, std::optional<double> baseline, bool restore);
+  void set_notes(std::shared_ptr<EpochNotes> n) { notes_ = std::move(n); }
   void on_train_begin(TrainerControl&) override;
   void on_epoch_end(const EpochLogs&, TrainerControl&) override;
   void on_train_end(TrainerControl&) override;
@@ -95,6 +112,7 @@ class EarlyStopping : public Callback {
   int wait_ = 0, stopped_epoch_ = 0, best_epoch_ = 0;
   double best_ = 0;
   bool restored_ = false;
+  std::shared_ptr<EpochNotes> notes_;
 };
 
 class ModelCheckpoint : public Callback {
@@ -117,6 +135,7 @@ class ModelCheckpoint : public Callback {
 class ReduceLROnPlateau : public Callback {
  public:
   ReduceLROnPlateau(Monitor m, double factor, int patience, int cooldown, double min_lr);
+  void set_notes(std::shared_ptr<EpochNotes> n) { notes_ = std::move(n); }
   void on_epoch_end(const EpochLogs&, TrainerControl&) override;
   nlohmann::json save_state() const override;
   void load_state(const nlohmann::json& j) override;
@@ -128,6 +147,7 @@ class ReduceLROnPlateau : public Callback {
   double min_lr_;
   int wait_ = 0, cooldown_counter_ = 0;
   double best_;
+  std::shared_ptr<EpochNotes> notes_;
 };
 
 class MetricsLogger : public Callback {
@@ -166,11 +186,13 @@ class TensorBoardLogger : public Callback {
 
 class ProgressPrinter : public Callback {
  public:
-  explicit ProgressPrinter(std::vector<std::string> shown) : shown_(std::move(shown)) {}
+  ProgressPrinter(std::vector<std::string> shown, std::shared_ptr<EpochNotes> notes = nullptr)
+      : shown_(std::move(shown)), notes_(std::move(notes)) {}
   void on_epoch_end(const EpochLogs&, TrainerControl&) override;
 
  private:
   std::vector<std::string> shown_;
+  std::shared_ptr<EpochNotes> notes_;  // logged after the epoch line
 };
 
 struct CallbackSet {

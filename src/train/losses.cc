@@ -11,17 +11,40 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-class CrossEntropy : public Loss {
+// A loss defined per sample; forward() weights each sample by its class's
+// weight (class_weights, as Keras's class_weight) and takes the mean.
+class PerSample : public Loss {
  public:
-  explicit CrossEntropy(double smoothing) : smoothing_(smoothing) {}
+  explicit PerSample(const std::vector<double>& class_w)
+      : w_(class_w.empty() ? torch::Tensor() : torch::tensor(class_w, torch::kFloat64).to(torch::kFloat32)) {}
   torch::Tensor forward(const torch::Tensor& logits, const torch::Tensor& target) const override {
-    return F::cross_entropy(logits, target, F::CrossEntropyFuncOptions().label_smoothing(smoothing_));
+    auto l = per_sample(logits, target);
+    if (!w_.defined()) return l.mean();
+    return (w_.to(logits.device()).index_select(0, target) * l).mean();
+  }
+
+ protected:
+  virtual torch::Tensor per_sample(const torch::Tensor& logits, const torch::Tensor& target) const = 0;
+
+ private:
+  torch::Tensor w_;
+};
+
+class CrossEntropy : public PerSample {
+ public:
+  CrossEntropy(double smoothing, const std::vector<double>& class_w) : PerSample(class_w), smoothing_(smoothing) {}
+
+ protected:
+  torch::Tensor per_sample(const torch::Tensor& logits, const torch::Tensor& target) const override {
+    return F::cross_entropy(logits, target,
+                            F::CrossEntropyFuncOptions().label_smoothing(smoothing_).reduction(torch::kNone));
   }
 
  private:
   double smoothing_;
 };
 
+// torch's weighted mean: the class weights are the loss itself, not sample weights on top.
 class WeightedCrossEntropy : public Loss {
  public:
   explicit WeightedCrossEntropy(const std::vector<double>& w)
@@ -34,15 +57,17 @@ class WeightedCrossEntropy : public Loss {
   torch::Tensor weight_;
 };
 
-class Focal : public Loss {
+class Focal : public PerSample {
  public:
-  Focal(std::vector<double> alpha, double gamma)
-      : alpha_(torch::tensor(alpha, torch::kFloat64).to(torch::kFloat32)), gamma_(gamma) {}
-  torch::Tensor forward(const torch::Tensor& logits, const torch::Tensor& target) const override {
+  Focal(std::vector<double> alpha, double gamma, const std::vector<double>& class_w)
+      : PerSample(class_w), alpha_(torch::tensor(alpha, torch::kFloat64).to(torch::kFloat32)), gamma_(gamma) {}
+
+ protected:
+  torch::Tensor per_sample(const torch::Tensor& logits, const torch::Tensor& target) const override {
     auto logp = torch::log_softmax(logits, 1).gather(1, target.unsqueeze(1)).squeeze(1);
     auto pt = logp.exp();
     auto a = alpha_.to(logits.device()).index_select(0, target);
-    return (-a * torch::pow(1.0 - pt, gamma_) * logp).mean();
+    return -a * torch::pow(1.0 - pt, gamma_) * logp;
   }
 
  private:
@@ -50,14 +75,16 @@ class Focal : public Loss {
   double gamma_;
 };
 
-class LeakAware : public Loss {
+class LeakAware : public PerSample {
  public:
-  LeakAware(double leak, double non_leak, int64_t no_leak_class)
-      : leak_(leak), non_leak_(non_leak), no_leak_(no_leak_class) {}
-  torch::Tensor forward(const torch::Tensor& logits, const torch::Tensor& target) const override {
+  LeakAware(double leak, double non_leak, int64_t no_leak_class, const std::vector<double>& class_w)
+      : PerSample(class_w), leak_(leak), non_leak_(non_leak), no_leak_(no_leak_class) {}
+
+ protected:
+  torch::Tensor per_sample(const torch::Tensor& logits, const torch::Tensor& target) const override {
     auto ce = F::cross_entropy(logits, target, F::CrossEntropyFuncOptions().reduction(torch::kNone));
     auto w = torch::where(target == no_leak_, torch::full_like(ce, non_leak_), torch::full_like(ce, leak_));
-    return (w * ce).mean();
+    return w * ce;
   }
 
  private:
@@ -70,8 +97,9 @@ using LossRegistry = Registry<std::unique_ptr<Loss>, const config::Config&, cons
 const LossRegistry& registry() {
   static const LossRegistry r = [] {
     LossRegistry m("training.loss");
-    m.add("categorical_crossentropy", [](const config::Config& c, const LossContext&) -> std::unique_ptr<Loss> {
-      return std::make_unique<CrossEntropy>(c.get_float("training.loss_config.label_smoothing"));
+    m.add("categorical_crossentropy", [](const config::Config& c, const LossContext& x) -> std::unique_ptr<Loss> {
+      return std::make_unique<CrossEntropy>(c.get_float("training.loss_config.label_smoothing"),
+                                            sample_class_weights(c, x));
     });
     m.add("weighted_categorical_crossentropy", [](const config::Config& c, const LossContext& x) -> std::unique_ptr<Loss> {
       return std::make_unique<WeightedCrossEntropy>(resolve_class_weights(c, x));
@@ -87,11 +115,12 @@ const LossRegistry& registry() {
       } else {
         alpha.assign(k, a.get<double>());
       }
-      return std::make_unique<Focal>(alpha, c.get_float("training.loss_config.gamma"));
+      return std::make_unique<Focal>(alpha, c.get_float("training.loss_config.gamma"), sample_class_weights(c, x));
     });
     m.add("leak_aware_loss", [](const config::Config& c, const LossContext& x) -> std::unique_ptr<Loss> {
       return std::make_unique<LeakAware>(c.get_float("training.loss_config.leak_penalty"),
-                                         c.get_float("training.loss_config.non_leak_penalty"), x.no_leak_class);
+                                         c.get_float("training.loss_config.non_leak_penalty"), x.no_leak_class,
+                                         sample_class_weights(c, x));
     });
     return m;
   }();
@@ -129,6 +158,11 @@ std::vector<double> resolve_class_weights(const config::Config& cfg, const LossC
     w[cls] = it.value().get<double>();
   }
   return w;
+}
+
+std::vector<double> sample_class_weights(const config::Config& cfg, const LossContext& ctx) {
+  if (cfg.at("class_weights").is_null()) return {};
+  return resolve_class_weights(cfg, ctx);
 }
 
 std::unique_ptr<Loss> make_loss(const config::Config& cfg, const LossContext& ctx) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -23,6 +24,10 @@ namespace tf {
 
 namespace {
 
+double cv_validation_split(const config::Config& cfg) {
+  return is_classical(cfg.get_string("model.name")) ? 0.0 : cfg.get_float("data.validation_split");
+}
+
 nlohmann::json read_json(const fs::path& p) {
   try {
     return nlohmann::json::parse(read_file(p));
@@ -36,6 +41,32 @@ struct LoadedRun {
   ModelInfo info;
   Normalizer norm;
 };
+
+// Where the models of a CV, compare or study folder are (empty for other
+// folders), for `evaluate` / `predict` given such a folder.
+std::string model_folders_hint(const fs::path& d) {
+  auto first_under = [](const fs::path& p) {
+    std::vector<std::string> names;
+    if (fs::is_directory(p))
+      for (const auto& e : fs::directory_iterator(p))
+        if (e.is_directory()) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names.empty() ? std::string("<k>") : names.front();
+  };
+  if (fs::exists(d / "study.jsonl"))
+    return fs::exists(d / "retrain" / "model.json")
+               ? "; it is a tuning study: its retrained best model is " + (d / "retrain").string() + "/"
+               : "; it is a tuning study: `trainfleet tune CONFIG --retrain-best` trains the best trial into " +
+                     (d / "retrain").string() + "/, and each trial's model is in " +
+                     (d / "trials" / first_under(d / "trials")).string() + "/";
+  if (fs::exists(d / "entries"))
+    return "; it is a compare folder: each entry's fold models are in " + (d / "entries").string() +
+           "/<entry>/folds/<task>/";
+  if (fs::exists(d / "folds"))
+    return "; it is a CV folder: each fold's model is in its own run folder, e.g. " +
+           (d / "folds" / first_under(d / "folds")).string() + "/";
+  return "";
+}
 
 LoadedRun load_run(const fs::path& run_dir) {
   TF_CHECK_INPUT(fs::is_directory(run_dir), "run folder " + run_dir.string() + " does not exist");
@@ -262,6 +293,9 @@ nlohmann::json run_train(const config::Config& cfg, Communicator& comm,
 namespace {
 // The model name a run folder was trained with (BadInput when it is no run folder).
 std::string run_model(const fs::path& run_dir) {
+  TF_CHECK_INPUT(fs::is_directory(run_dir), "run folder " + run_dir.string() + " does not exist");
+  const std::string hint = model_folders_hint(run_dir);
+  TF_CHECK_INPUT(hint.empty(), "run folder " + run_dir.string() + " holds no model" + hint);
   TF_CHECK_INPUT(fs::exists(run_dir / "config.yaml"),
                  "run folder " + run_dir.string() + " has no config.yaml (is it a finished trainfleet run?)");
   return config::Config::load(run_dir / "config.yaml").get_string("model.name");

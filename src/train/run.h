@@ -41,6 +41,12 @@ TrainSplit load_splits(const config::Config& cfg);
 TrainSplit split_from_rows(const config::Config& cfg, const Dataset& labels, std::vector<int64_t> train,
                            std::vector<int64_t> test);
 
+// The share of a CV task's training rows set aside as validation rows:
+// data.validation_split for neural models (their callbacks watch them), 0 for
+// classical models, which never look at validation rows and so train on all
+// of them (as scikit-learn's cross_val_score does).
+double cv_validation_split(const config::Config& cfg);
+
 struct TrainOutput {
   nlohmann::json summary;         // summary.json's content, with "run_dir"
   std::vector<float> test_proba;  // [test rows, classes] when asked for

@@ -69,9 +69,9 @@ TrainSplit split_from_rows(const config::Config& cfg, const Dataset& labels, std
   s.labels = labels;
   std::vector<int64_t> val_rows;
   s.train_rows = train;
-  if (cfg.get_float("data.validation_split") > 0) {
+  if (cv_validation_split(cfg) > 0) {  // classical models train on all of the fold's training rows
     std::sort(train.begin(), train.end());
-    stratified_split(labels.y, train, cfg.get_float("data.validation_split"),
+    stratified_split(labels.y, train, cv_validation_split(cfg),
                      static_cast<uint64_t>(cfg.get_int("experiment.seed")) + 1, &s.train_rows, &val_rows);
   }
   std::sort(s.train_rows.begin(), s.train_rows.end());

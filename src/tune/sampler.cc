@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "core/error.h"
 #include "core/registry.h"
@@ -38,11 +39,62 @@ json random_value(const Param& p, std::mt19937_64& rng) {
   return quantize(p, from_internal(p, u));
 }
 
+// The distinct points of a finite space (every parameter categorical, listed
+// values, or an int / stepped float range that is not log-scaled) in a seeded
+// random order: the full grid shuffled, inactive parameters dropped, repeats
+// skipped. Empty when the space is not finite or its grid exceeds kMaxGrid.
+constexpr int64_t kMaxGrid = 20000;
+std::vector<json> shuffled_points(const Space& space, const config::Config& base, uint64_t seed) {
+  std::vector<std::vector<json>> values;
+  int64_t n = 1;
+  for (const auto& p : space) {
+    const bool finite = !p.choices.empty() || (!p.log && (p.kind == Param::Kind::kInt || p.step > 0));
+    if (!finite) return {};
+    values.push_back(grid_values(p));
+    if (values.back().empty()) return {};
+    n *= static_cast<int64_t>(values.back().size());
+    if (n > kMaxGrid) return {};
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  std::mt19937_64 rng(seed);
+  for (size_t i = order.size(); i > 1; --i)  // Fisher-Yates with our own draws: the same order on every platform
+    std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
+  std::vector<json> out;
+  std::set<std::string> seen;
+  for (int64_t idx : order) {
+    json point = json::object();
+    std::vector<size_t> pick(space.size());
+    for (size_t i = space.size(); i-- > 0;) {  // mixed-radix digits, as the grid sampler's
+      pick[i] = static_cast<size_t>(idx % static_cast<int64_t>(values[i].size()));
+      idx /= static_cast<int64_t>(values[i].size());
+    }
+    for (size_t i = 0; i < space.size(); ++i)
+      if (active(space[i], point, base)) point[space[i].path] = values[i][pick[i]];
+    if (seen.insert(point.dump()).second) out.push_back(std::move(point));
+  }
+  return out;
+}
+
+// Random search. A finite space is sampled without replacement: trial k takes
+// point k mod M of the seed's shuffled list of its M points (a new shuffle for
+// each further round), so no point repeats before every point has been tried.
+// Otherwise each value is drawn from the trial's own stream. Either way a
+// trial's values depend only on the seed and its number.
 class RandomSampler : public Sampler {
  public:
   explicit RandomSampler(uint64_t seed) : seed_(seed) {}
   json sample(const Space& space, const config::Config& base, const std::vector<TrialState>&, int64_t number,
               bool) override {
+    auto round_points = [&](int64_t round) {
+      return shuffled_points(space, base, mix(seed_, ~static_cast<uint64_t>(round)));
+    };
+    std::vector<json> points = round_points(0);
+    if (!points.empty()) {
+      const int64_t m = static_cast<int64_t>(points.size());
+      if (number >= m) points = round_points(number / m);
+      return points[static_cast<size_t>(number % m)];
+    }
     std::mt19937_64 rng(mix(seed_, static_cast<uint64_t>(number)));
     json out = json::object();
     for (const auto& p : space) {

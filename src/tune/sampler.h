@@ -1,6 +1,7 @@
 // Samplers behind one interface: grid (exhaustive, deterministic order),
 // random (seeded per trial number, so a trial's values do not depend on which
-// trials ran before), tpe (Tree-structured Parzen Estimator as in Optuna 3.1:
+// trials ran before; a finite space is sampled without replacement until every
+// point has been tried), tpe (Tree-structured Parzen Estimator as in Optuna 3.1:
 // n_startup_trials random trials, a gamma split of the finished trials into
 // good and bad, Parzen estimators with a prior kernel and Optuna's "magic
 // clip" bandwidths, n_ei_candidates drawn from the good estimator and the one

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "config/apply.h"
+#include "config/aliases.h"
 #include "config/schema.h"
 #include "core/error.h"
 #include "core/strings.h"
@@ -64,12 +65,17 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
     const std::string& path = it.key();
     const config::KeySpec* key = config::find_key(path);
     if (!key) {
-      std::string hint = did_you_mean(path, all_keys());
-      bad(path, "not a config key" + (hint.empty() ? std::string() : " (did you mean " + hint + "?)"));
+      std::string hint = config::key_hint(path);
+      const std::string near = did_you_mean(path, all_keys());
+      if (hint.empty() && !near.empty()) hint = "did you mean " + near + "?";
+      bad(path, "not a config key" + (hint.empty() ? std::string() : " (" + hint + ")"));
     }
     check_tunable(path);
-    const auto& spec = it.value();
-    if (!spec.is_object() || !spec.contains("type")) bad(path, "expected {type: float|int|categorical, ...}");
+    // A plain list (scikit-learn's param_grid form) is a categorical over its values.
+    const nlohmann::json spec = it.value().is_array() ? nlohmann::json{{"type", "categorical"}, {"choices", it.value()}}
+                                                      : it.value();
+    if (!spec.is_object() || !spec.contains("type"))
+      bad(path, "expected {type: float|int|categorical, ...} or a list of values, got " + spec.dump());
     Param p;
     p.path = path;
     std::string type = spec["type"].is_string() ? spec["type"].get<std::string>() : "";
@@ -139,6 +145,13 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
   // that the values they depend on are chosen first.
   std::stable_partition(out.begin(), out.end(), [](const Param& p) { return p.when.empty(); });
   return out;
+}
+
+Space space_of(const config::Config& cfg) {
+  nlohmann::json s = cfg.at("tuning.space");
+  TF_CHECK_INPUT(!s.is_null(), "tuning.space: empty; give the parameters to tune (or \"auto\")");
+  if (s.is_string()) s = suggest_space(cfg.get_string("model.name"));
+  return parse_space(s, cfg);
 }
 
 nlohmann::json suggest_space(const std::string& model) {

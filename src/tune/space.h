@@ -9,6 +9,7 @@
 //       training.batch_size:    {type: int, low: 16, high: 128, step: 16}
 //       model.name:             {type: categorical, choices: [cnn1d, lstm]}
 //       model.lstm.hidden_size: {type: int, low: 16, high: 128, when: {model.name: lstm}}
+//       model.random_forest.max_depth: [5, 10, 20]   # a plain list: a categorical
 //
 // `values: [...]` on a float or int gives the grid sampler its points.
 #pragma once
@@ -36,6 +37,11 @@ using Space = std::vector<Param>;
 // config key, and the extreme values must give a valid config. Parameters come
 // in key order, those with a `when` last.
 Space parse_space(const nlohmann::json& space, const config::Config& base);
+
+// The parsed `tuning.space` of `cfg` ("auto": the suggested space of
+// model.name); BadInput when it is empty or invalid. `tune` and `config
+// --check` both call it.
+Space space_of(const config::Config& cfg);
 
 // A sensible space for a model type (mlp, cnn1d, lstm): `tune --suggest-space`.
 nlohmann::json suggest_space(const std::string& model);

@@ -45,23 +45,16 @@ bool objective_maximizes(const config::Config& cfg) {
 
 namespace {
 
-Space space_of(const config::Config& cfg) {
-  json s = cfg.at("tuning.space");
-  TF_CHECK_INPUT(!s.is_null(), "tuning.space: empty; give the parameters to tune (or \"auto\")");
-  if (s.is_string()) s = suggest_space(cfg.get_string("model.name"));
-  return parse_space(s, cfg);
-}
-
 // The study as the journal's replay tells it (tune/replay.h).
 using View = StudyState;
 const View& view_of(const View& v) { return v; }
 
 
 // One cross-validated trial: folds in order on this group, each with the
-// pruner (compared fold by fold). After each fold the trial stops when even
-// perfect scores on the remaining folds (1 for a metric, 0 for a loss) could
-// not beat the best finished trial. `rows`: the rows the folds split (empty:
-// all rows of data.path). Returns the finish record's fields.
+// pruner (compared fold by fold). With tuning.cv_early_stop, after each fold
+// the trial stops when even perfect scores on the remaining folds (1 for a
+// metric, 0 for a loss) could not beat the best finished trial. `rows`: the rows the
+// folds split (empty: all rows of data.path). Returns the finish record's fields.
 json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& tdir, const std::string& metric,
               Pruner& pruner, const Journal& journal, bool maximize, const std::vector<int64_t>& rows) {
   Dataset labels = read_labels(tcfg.get_string("data.path"));
@@ -88,7 +81,7 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
     }
     // Can this trial still win?
     int32_t hopeless = 0;
-    if (group.rank() == 0 && k + 1 < tasks.size()) {
+    if (group.rank() == 0 && k + 1 < tasks.size() && tcfg.get_bool("tuning.cv_early_stop")) {
       Journal::Lock lock(journal);
       View v = view_of(journal.read());
       double best = maximize ? -INFINITY : INFINITY;

@@ -5,9 +5,14 @@ Makes a training run (neural and classical), a CV, a study and a comparison
 on small data, writes each report.html, and renders it with headless
 Chromium (fresh --user-data-dir): the PNG must be written, the page must log
 no console errors, and the rendered DOM must hold the expected plots (SVG
-elements by id, with their lines, dots, bars or cells).
+elements by id, with their lines, dots, bars or cells). Layout checks: the
+confusion matrix's column names are whole and slanted (they never run into
+each other), epoch/fold/trial axes have whole-number ticks, every legend name
+fits inside its chart, the best epoch is marked on the learning curves, and a
+second `report` keeps report.html and writes report-2.html.
 
 usage: test_report_browser.py TRAINFLEET   (exit 77: no chromium)
+TF_REPORT_PNG_DIR=folder keeps the screenshots there, to look at them.
 """
 import glob
 import os
@@ -36,6 +41,8 @@ def render(html, tmp, tag):
                          capture_output=True, text=True, timeout=120)
     assert shot.returncode == 0 and dom.returncode == 0, (shot.stderr[-2000:], dom.stderr[-2000:])
     assert os.path.getsize(png) > 20000, f"{png}: {os.path.getsize(png)} bytes"
+    if os.environ.get("TF_REPORT_PNG_DIR"):
+        shutil.copy(png, os.environ["TF_REPORT_PNG_DIR"])
     errors = [l for l in (shot.stderr + dom.stderr).splitlines() if "CONSOLE" in l or "Uncaught" in l]
     assert not errors, errors
     return dom.stdout
@@ -45,6 +52,25 @@ def svg(dom, id_):
     m = re.search(r'<svg id="' + re.escape(id_) + r'"(.*?)</svg>', dom, re.S)
     assert m, f"no <svg id={id_}>"
     return m.group(1)
+
+
+def attr(tag, name):
+    return float(re.search(r'\b' + name + r'="([-0-9.e]+)"', tag).group(1))
+
+
+def check_layout(chart_svg, whole_x):
+    """Whole-number x ticks (when the axis counts things) and legends inside the chart."""
+    width = attr(chart_svg, "width")
+    if whole_x:
+        ticks = re.findall(r'class="a xt"[^>]*>([^<]*)<', chart_svg)
+        assert ticks and all(float(t) == int(float(t)) for t in ticks), ticks
+    for tag, text in re.findall(r'(<text[^>]*class="a lg"[^>]*>)([^<]*)<', chart_svg):
+        assert attr(tag, "x") + 6.6 * len(text) <= width, (text, attr(tag, "x"), width)
+
+
+def check_confusion(conf_svg, names):
+    cols = re.findall(r'<text[^>]*class="a col"[^>]*transform="rotate\(-40[^>]*>([^<]*)<', conf_svg)
+    assert cols == names, (cols, names)
 
 
 def run(binary, args, cwd):
@@ -61,7 +87,8 @@ def main():
             "experiment: {name: r, seed: 2}\n"
             "data: {path: d.h5, validation_split: 0.2, test_split: 0.2}\n"
             "model: {name: mlp, mlp: {hidden_units: [16]}, random_forest: {n_estimators: 20}}\n"
-            "training: {epochs: 3, batch_size: 16, metrics: [accuracy, f1_macro], callbacks: {early_stopping: false}}\n"
+            "training: {epochs: 3, batch_size: 16, metrics: [accuracy, f1_macro, balanced_accuracy],\n"
+            "           callbacks: {early_stopping: false}}\n"
             "cv: {n_splits: 3}\n"
             "tuning: {sampler: random, n_trials: 4, objective: val_f1_macro,\n"
             "         space: {training.learning_rate: {type: float, low: 0.001, high: 0.1, log: true},\n"
@@ -84,14 +111,26 @@ def main():
                 assert svg(dom, "curve-f1_macro").count("<polyline") == 2
                 assert svg(dom, "curve-lr").count("<polyline") == 1
                 assert svg(dom, "confusion-test").count('class="cell"') == 16
+                check_confusion(svg(dom, "confusion-test"), ["no_leak", "small_leak", "medium_leak", "large_leak"])
+                for chart in ("curve-loss", "curve-balanced_accuracy", "curve-lr"):
+                    check_layout(svg(dom, chart), whole_x=True)
+                    assert svg(dom, chart).count('class="best"') == 1, chart  # the restored epoch
+                assert "best epoch" in svg(dom, "curve-loss")
+                # A second report keeps the first one.
+                before = os.stat(f"{d}/report.html").st_mtime_ns
+                again = run(binary, ["report", d], tmp)
+                assert "report-2.html" in again and "exists already and is kept" in again, again
+                assert os.stat(f"{d}/report.html").st_mtime_ns == before and os.path.exists(f"{d}/report-2.html")
             elif kind == "classical":
                 assert svg(dom, "confusion-test").count('class="cell"') == 16
             elif kind == "cv":
                 assert svg(dom, "cv-summary").count('class="bar"') >= 3
                 assert svg(dom, "cv-folds").count('class="pt"') >= 9  # 3 folds x the scoring metrics
                 assert svg(dom, "confusion-pooled").count('class="cell"') == 16
+                check_layout(svg(dom, "cv-folds"), whole_x=True)
             elif kind == "study":
                 assert svg(dom, "study-history").count('class="pt"') == 4
+                check_layout(svg(dom, "study-history"), whole_x=True)
                 assert svg(dom, "param-training.learning_rate").count('class="pt"') == 4
                 table = re.search(r'<table id="trials-table">(.*?)</table>', dom, re.S).group(1)
                 rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)

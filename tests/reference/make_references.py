@@ -74,6 +74,37 @@ add("leak_aware", {"training": {"loss": "leak_aware_loss", "loss_config": {"leak
     lambda x: leak_aware(x, 5.0, 1.0))
 add("leak_aware_2", {"training": {"loss": "leak_aware_loss", "loss_config": {"leak_penalty": 2.5, "non_leak_penalty": 0.5}}, "data": {"no_leak_class": 2}},
     lambda x: leak_aware(x, 2.5, 0.5, 2))
+# class_weights weight every loss per sample as Keras's class_weight: mean_i c[y_i] l_i
+# (the sum divided by the batch size, not by the weights); focal: c times alpha.
+def class_weighted(per_sample, c):
+    return lambda x: (torch.tensor(c, dtype=torch.float32)[target] * per_sample(x)).mean()
+
+
+def focal_each(alpha, gamma):
+    def f(x):
+        logp = torch.log_softmax(x, 1).gather(1, target[:, None]).squeeze(1)
+        return -torch.tensor(alpha)[target] * (1 - logp.exp()) ** gamma * logp
+    return f
+
+
+def leak_each(leak, non_leak, no_leak=0):
+    def f(x):
+        ce = F.cross_entropy(x, target, reduction="none")
+        return torch.where(target == no_leak, torch.full_like(ce, non_leak), torch.full_like(ce, leak)) * ce
+    return f
+
+
+seed_weights = {"0": 1.0, "1": 1.5, "2": 1.5, "3": 1.5}
+add("ce_class_weights", {"training": {"loss": "categorical_crossentropy"}, "class_weights": {"0": 1.0, "1": 9.0, "2": 9.0, "3": 9.0}},
+    class_weighted(lambda x: F.cross_entropy(x, target, reduction="none"), [1.0, 9.0, 9.0, 9.0]))
+add("ce_smooth_balanced", {"training": {"loss": "categorical_crossentropy", "loss_config": {"label_smoothing": 0.1}}, "class_weights": "balanced"},
+    class_weighted(lambda x: F.cross_entropy(x, target, reduction="none", label_smoothing=0.1), balanced))
+add("focal_seed_class_weights", {"training": {"loss": "focal_loss", "loss_config": {"alpha": 0.25, "gamma": 2.0}}, "class_weights": seed_weights},
+    class_weighted(focal_each([0.25] * K, 2.0), [1.0, 1.5, 1.5, 1.5]))
+add("focal_1_9", {"training": {"loss": "focal_loss", "loss_config": {"alpha": [0.1, 0.3, 0.3, 0.3], "gamma": 1.5}}, "class_weights": {"0": 1.0, "1": 9.0, "2": 9.0, "3": 9.0}},
+    class_weighted(focal_each([0.1, 0.3, 0.3, 0.3], 1.5), [1.0, 9.0, 9.0, 9.0]))
+add("leak_aware_class_weights", {"training": {"loss": "leak_aware_loss", "loss_config": {"leak_penalty": 5.0, "non_leak_penalty": 1.0}}, "class_weights": {"0": 2.0, "3": 0.5}},
+    class_weighted(leak_each(5.0, 1.0), [2.0, 1.0, 1.0, 0.5]))
 ref["losses"] = {"logits": logits0.flatten().tolist(), "target": target.tolist(), "classes": K,
                  "class_counts": counts.tolist(), "balanced_weights": balanced, "cases": cases}
 

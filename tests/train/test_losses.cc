@@ -7,14 +7,16 @@
 
 namespace tf {
 
-// Values and gradients of every loss against python3-torch to 1e-6.
+// Values and gradients of every loss against python3-torch to 1e-6, with and
+// without class_weights (Keras's class_weight: every loss, focal and
+// leak-aware included, weights each sample by its class's weight).
 TEST(Losses, MatchTorchReferencesValueAndGradient) {
   auto ref = test::references()["losses"];
   int64_t k = ref["classes"];
   auto logits0 = torch::tensor(ref["logits"].get<std::vector<float>>()).view({-1, k});
   auto target = torch::tensor(ref["target"].get<std::vector<int64_t>>());
   LossContext ctx{ref["class_counts"].get<std::vector<int64_t>>(), {"a", "b", "c", "d"}, 0};
-  ASSERT_GE(ref["cases"].size(), 8u);
+  ASSERT_GE(ref["cases"].size(), 14u);
   for (const auto& c : ref["cases"]) {
     auto cfg = config::Config::resolve(c["config"]);
     ctx.no_leak_class = cfg.get_int("data.no_leak_class");
@@ -27,6 +29,22 @@ TEST(Losses, MatchTorchReferencesValueAndGradient) {
     auto gx = x.grad().view(-1);
     for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(gx[i].item<double>(), g[i], 1e-6) << c["name"] << " grad " << i;
   }
+}
+
+// The seed's combination: focal_loss with class_weights 1/1/1/1 and 1/9/9/9 differ.
+TEST(Losses, ClassWeightsChangeFocalLoss) {
+  auto ref = test::references()["losses"];
+  int64_t k = ref["classes"];
+  auto logits = torch::tensor(ref["logits"].get<std::vector<float>>()).view({-1, k});
+  auto target = torch::tensor(ref["target"].get<std::vector<int64_t>>());
+  LossContext ctx{ref["class_counts"].get<std::vector<int64_t>>(), {}, 0};
+  auto value = [&](const nlohmann::json& w) {
+    nlohmann::json doc = {{"training", {{"loss", "focal_loss"}}}, {"class_weights", w}};
+    return make_loss(config::Config::resolve(doc), ctx)->forward(logits, target).item<double>();
+  };
+  const double ones = value({{"0", 1.0}, {"1", 1.0}, {"2", 1.0}, {"3", 1.0}});
+  EXPECT_NEAR(ones, value(nullptr), 1e-7);
+  EXPECT_GT(std::abs(value({{"0", 1.0}, {"1", 9.0}, {"2", 9.0}, {"3", 9.0}}) - ones), 0.1 * ones);
 }
 
 TEST(Losses, BalancedClassWeightsMatchScikitLearn) {

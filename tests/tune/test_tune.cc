@@ -95,6 +95,38 @@ TEST(Samplers, GridIsExhaustiveAndRandomIsDeterministicPerTrial) {
   EXPECT_THROW(make_sampler("tpee", 0, {}), BadInput);
 }
 
+// A finite space (the seed's param_dist: C and gamma as lists) is sampled
+// without replacement: every point once per round, in a seeded order.
+TEST(Samplers, RandomTriesEveryPointOfAFiniteSpaceBeforeRepeating) {
+  auto base = config::Config::defaults();
+  auto space = parse_space(nlohmann::json::parse(R"({
+      "model.svm.C": [0.001, 0.01, 0.1, 1, 10, 100],
+      "model.svm.gamma": ["scale", "auto"]})"),
+                           base);
+  auto r1 = make_sampler("random", 5, {}), r2 = make_sampler("random", 5, {}), other = make_sampler("random", 6, {});
+  std::vector<std::string> order1, order2;
+  for (int round = 0; round < 3; ++round) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 12; ++i) {
+      const int64_t n = round * 12 + i;
+      const std::string p = r1->sample(space, base, {}, n, false).dump();
+      EXPECT_EQ(p, r2->sample(space, base, {}, n, false).dump());  // deterministic per seed and trial number
+      EXPECT_TRUE(seen.insert(p).second) << "trial " << n << " repeats " << p;
+      if (round == 0) order1.push_back(p), order2.push_back(other->sample(space, base, {}, n, false).dump());
+    }
+    EXPECT_EQ(seen.size(), 12u);
+  }
+  EXPECT_NE(order1, order2);  // another seed, another order
+  // Inactive parameters do not make repeats: {cnn1d} and three lstm sizes are 4 points.
+  auto cond = parse_space(nlohmann::json::parse(R"({
+      "model.name": ["cnn1d", "lstm"],
+      "model.lstm.hidden_size": {"type": "int", "low": 8, "high": 10, "when": {"model.name": "lstm"}}})"),
+                          base);
+  std::set<std::string> seen;
+  for (int i = 0; i < 4; ++i) seen.insert(r1->sample(cond, base, {}, i, false).dump());
+  EXPECT_EQ(seen.size(), 4u);
+}
+
 TEST(Samplers, ConditionalParametersOnlyWhenActive) {
   auto base = config::Config::defaults();
   auto space = parse_space(nlohmann::json::parse(R"({
