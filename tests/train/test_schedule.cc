@@ -6,8 +6,10 @@
 
 namespace tf {
 
-// Every schedule against torch.optim.lr_scheduler or the Keras closed forms
-// (tests/reference/make_references.py), to 1e-9.
+// Every schedule against PyTorch's own lr_scheduler code (Keras's forms through
+// the PyTorch scheduler that computes them), except Keras's PolynomialDecay with
+// an end learning rate, whose closed form make_references.py writes out; each
+// case's `source` names which (tests/reference/make_references.py), to 1e-9.
 TEST(Schedule, MatchesTorchAndKerasReferences) {
   for (const auto& c : test::references()["schedules"]) {
     ScheduleSpec s;
