@@ -2,12 +2,14 @@
 """Tuning benchmarks, side by side in one run:
 
 asha        ASHA against no pruning on cnn1d and the default data: the same
-            random-sampler trials (values depend only on seed and trial number),
-            epochs spent until the study's best value was reached.
+            random-sampler trials (values depend only on seed and trial number);
+            each arm's best value, and the epochs each arm spends until a trial
+            reaches the same target (the unpruned run's best minus 0.005).
 throughput  200 short trials on 2 groups of 1 rank against 1 group (1 thread
             per rank): ratios of the wall time and of the trials' span.
 
 usage: /usr/bin/python3 bench/tune_bench.py [--data data/airleak.h5] [--trials 12] [--epochs 9]
+       [--asha-seeds 5,6,7] [--min-resource 1,3] [--quick]
 """
 import argparse
 import glob
@@ -29,17 +31,32 @@ def tune(binary, cfg_text, tmp, tag, ranks=1):
     return wall, records
 
 
-def epochs_to_best(records, maximize=True):
+def trial_table(records):
+    """{trial: (epochs run, state, value)} from a study journal."""
     epochs, finish = {}, {}
     for r in records:
         if r.get("op") == "report":
             epochs[r["trial"]] = max(epochs.get(r["trial"], 0), r["step"])
         if r.get("op") == "finish":
             finish[r["trial"]] = r
-    done = [f for f in finish.values() if f["state"] == "complete"]
-    best = max(done, key=lambda f: f["value"]) if maximize else min(done, key=lambda f: f["value"])
-    spent = sum(epochs.get(t, 0) for t in sorted(epochs) if t <= best["trial"])
-    return spent, best["trial"], best["value"], sum(epochs.values())
+    return {t: (epochs.get(t, 0), f["state"], f.get("value")) for t, f in finish.items()}
+
+
+def best_of(table):
+    done = {t: v for t, (_, state, v) in table.items() if state == "complete"}
+    trial = max(done, key=lambda t: done[t])
+    return trial, done[trial]
+
+
+def epochs_to_target(table, target):
+    """Epochs of all trials, in trial order (one group runs them in that order), up to
+    and including the first completed trial whose value reaches `target`; None if none does."""
+    spent = 0
+    for t in sorted(table):
+        spent += table[t][0]
+        if table[t][1] == "complete" and table[t][2] >= target:
+            return spent
+    return None
 
 
 def main():
@@ -54,8 +71,14 @@ def main():
     ap.add_argument("--resume-every", type=int, default=1,
                     help="runtime.resume_every_epochs of the throughput trials (0: checkpoints only on signals)")
     ap.add_argument("--pruner", default="asha", help="pruner compared with no pruning: asha or hyperband")
-    ap.add_argument("--min-resource", type=int, default=1, help="tuning.pruner_min_resource (epochs of the first rung)")
+    ap.add_argument("--min-resource", default="1,3",
+                    help="comma-separated tuning.pruner_min_resource values (epochs of the first rung), one pruned arm each")
+    ap.add_argument("--target-margin", type=float, default=0.005,
+                    help="epochs are counted until a trial reaches the unpruned run's best minus this")
+    ap.add_argument("--quick", action="store_true", help="short run: 8 trials of 4 epochs, seed 5, min resource 1")
     a = ap.parse_args()
+    if a.quick:
+        a.trials, a.epochs, a.asha_seeds, a.min_resource = 8, 4, "5", "1"
     data = os.path.abspath(a.data)
     with tempfile.TemporaryDirectory() as tmp:
         base = f"""experiment: {{name: b, seed: 1, output_dir: OUTDIR}}
@@ -74,24 +97,31 @@ tuning:
         for seed in ([] if a.skip_asha else a.asha_seeds.split(",")):
             cfg = base.replace("  seed: 5\n", f"  seed: {seed}\n")
             _, plain = tune(a.binary, cfg + "  pruner: none\n", tmp, f"none{seed}")
-            _, asha = tune(a.binary, cfg + f"  pruner: {a.pruner}\n  pruner_min_resource: {a.min_resource}\n"
-                           "  pruner_reduction_factor: 3\n", tmp, f"asha{seed}")
-            report_asha(a, plain, asha, seed)
+            for mr in a.min_resource.split(","):
+                _, asha = tune(a.binary, cfg + f"  pruner: {a.pruner}\n  pruner_min_resource: {mr}\n"
+                               "  pruner_reduction_factor: 3\n", tmp, f"asha{seed}_{mr}")
+                report_asha(a, trial_table(plain), trial_table(asha), seed, int(mr))
         if not a.skip_throughput:
             throughput(a, tmp)
 
 
-def report_asha(a, plain, asha, seed):
-    if True:
-        p = epochs_to_best(plain)
-        q = epochs_to_best(asha)
-        print(json.dumps({"benchmark": a.pruner, "min_resource": a.min_resource, "sampler_seed": int(seed), "trials": a.trials, "epochs_per_trial": a.epochs,
-                          "no_pruning": {"epochs_until_best": p[0], "best_trial": p[1], "best": round(p[2], 4),
-                                         "epochs_total": p[3]},
-                          "asha": {"epochs_until_best": q[0], "best_trial": q[1], "best": round(q[2], 4),
-                                   "epochs_total": q[3]},
-                          "ratio_until_best": round(q[0] / p[0], 3), "ratio_total": round(q[3] / p[3], 3)}),
-              flush=True)
+def report_asha(a, plain, asha, seed, min_resource):
+    """Each arm's best value, and the epochs each arm spends until a trial reaches the
+    same target (the unpruned run's best minus --target-margin)."""
+    p_trial, p_best = best_of(plain)
+    q_trial, q_best = best_of(asha)
+    target = p_best - a.target_margin
+    p_epochs, q_epochs = epochs_to_target(plain, target), epochs_to_target(asha, target)
+    ratio = round(q_epochs / p_epochs, 3) if q_epochs is not None else None
+    print(json.dumps({"benchmark": a.pruner, "min_resource": min_resource, "sampler_seed": int(seed),
+                      "trials": a.trials, "epochs_per_trial": a.epochs, "target": round(target, 4),
+                      "no_pruning": {"best": round(p_best, 4), "best_trial": p_trial,
+                                     "epochs_to_target": p_epochs, "epochs_total": sum(v[0] for v in plain.values())},
+                      "pruned": {"best": round(q_best, 4), "best_trial": q_trial, "epochs_to_target": q_epochs,
+                                 "epochs_total": sum(v[0] for v in asha.values()),
+                                 "per_trial_epochs": [asha[t][0] for t in sorted(asha)]},
+                      "ratio_to_target": ratio, "meets_one_third": ratio is not None and ratio <= 1 / 3}),
+          flush=True)
 
 
 def throughput(a, tmp):

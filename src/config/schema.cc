@@ -274,6 +274,12 @@ std::vector<KeySpec> build() {
             1, kNoMax),
       range(key("tuning.tpe_startup_trials", T::kInt, 10, "tpe: random trials before the model is used."), 0, kNoMax),
       range(key("tuning.tpe_candidates", T::kInt, 24, "tpe: candidates scored per parameter."), 1, kNoMax),
+      range(key("tuning.tpe_prior_share", T::kFloat, 0.9,
+                "tpe: share of the prior kernel in the densities l(x) and g(x) that score candidates (a floor "
+                "under both, so l/g does not reward a candidate only for lying far from every trial); 0 = Optuna "
+                "3.1's estimator with the normalised density. 0.9 was chosen on Rosenbrock-4, Ackley-5 and Levy-6 "
+                "(bench/RESULTS.md)."),
+            0, 1, false, true),
       key("tuning.tpe_multivariate", T::kBool, false,
           "tpe: one joint estimator over the parameters without `when` conditions (captures interactions), "
           "as Optuna's multivariate=True; false: one estimator per parameter."),

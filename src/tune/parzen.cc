@@ -65,7 +65,7 @@ double norm_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 }  // namespace
 
 Parzen::Parzen(const std::vector<Dim>& dims, const std::vector<std::vector<double>>& obs, bool multivariate,
-       double prior_weight)
+               double prior_weight, const ParzenShape& shape)
     : dims_(dims) {
   const size_t n = obs.size(), m = n + 1;
   std::vector<double> w = default_weights(n);
@@ -75,6 +75,11 @@ Parzen::Parzen(const std::vector<Dim>& dims, const std::vector<std::vector<doubl
   for (double x : w) logw_.push_back(std::log(x / wsum));
   weights_.resize(m);
   for (size_t k = 0; k < m; ++k) weights_[k] = w[k] / wsum;
+  if (shape.prior_share > 0 && n > 0) {
+    const double obs_sum = wsum - prior_weight;
+    for (size_t k = 0; k < n; ++k) logw_[k] = std::log((1 - shape.prior_share) * w[k] / obs_sum);
+    logw_[n] = std::log(shape.prior_share);
+  }
   const double sigma0 = 0.2 * std::pow(static_cast<double>(std::max<size_t>(n, 1)), -1.0 / (dims.size() + 4.0));
   per_dim_.resize(dims.size());
   for (size_t d = 0; d < dims.size(); ++d) {

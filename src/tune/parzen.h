@@ -1,7 +1,8 @@
 // The Parzen estimators of the TPE sampler, after Optuna 3.1's
 // _ParzenEstimator (a test compares their log densities with Optuna's on
-// random cases; Optuna 3.1.0's own truncated-normal log-pdf subtracts log(sigma)
-// twice, so the comparison swaps in scipy's truncnorm).
+// random cases; Optuna 3.1.0's own truncated-normal log-pdf never subtracts
+// log(sigma), so its kernels integrate to sigma instead of 1 and wide kernels
+// weigh more (upstream issue #5109); the comparison swaps in scipy's truncnorm).
 // The estimator follows Optuna 3.1's _ParzenEstimator: one kernel per
 // observation plus a prior kernel, weights = default_weights + prior_weight.
 //   numeric dims live in an internal space (log for log-scaled; quantised
@@ -45,11 +46,22 @@ struct Dim {
   nlohmann::json decode(double u) const;
 };
 
+// Where the estimator departs from Optuna 3.1's; the defaults are Optuna's
+// estimator with the normalised density (the `optuna_parzen` oracle's mode).
+struct ParzenShape {
+  // > 0 (tuning.tpe_prior_share): in the density that scores candidates, the
+  // prior kernel holds this share of the mass and the observations' kernels
+  // the rest, in their weights' proportions. A floor under both l(x) and g(x),
+  // it keeps l/g from rewarding a candidate only for lying far from every bad
+  // trial. Candidates are still drawn from the mixture's own weights.
+  double prior_share = 0;
+};
+
 class Parzen {
  public:
   // `obs[i][d]`: observation i's internal coordinate in dimension d, oldest first.
   Parzen(const std::vector<Dim>& dims, const std::vector<std::vector<double>>& obs, bool multivariate,
-         double prior_weight);
+         double prior_weight, const ParzenShape& shape = {});
   std::vector<double> sample(std::mt19937_64& rng) const;
   double log_pdf(const std::vector<double>& x) const;
 
@@ -58,7 +70,7 @@ class Parzen {
     std::vector<double> mus, sigmas, log_mass, log_rows;
   };
   std::vector<Dim> dims_;
-  std::vector<double> logw_, weights_;
+  std::vector<double> logw_, weights_;  // scoring (log) and sampling weights
   std::vector<PerDim> per_dim_;
 };
 

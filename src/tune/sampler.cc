@@ -219,7 +219,8 @@ class TpeSampler : public Sampler {
       }
       return r;
     };
-    Parzen l(dims, coords(below), multivariate, o_.prior_weight), g(dims, coords(above), multivariate, o_.prior_weight);
+    Parzen l(dims, coords(below), multivariate, o_.prior_weight, o_.shape);
+    Parzen g(dims, coords(above), multivariate, o_.prior_weight, o_.shape);
     std::vector<double> best_x;
     double best_score = -INFINITY;
     for (int64_t i = 0; i < o_.n_ei_candidates; ++i) {

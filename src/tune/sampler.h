@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "tune/parzen.h"
 #include "tune/space.h"
 
 namespace tf::tune {
@@ -48,6 +49,7 @@ struct TpeOptions {
   double prior_weight = 1.0;
   bool constant_liar = true;
   bool multivariate = false;  // joint Parzen estimator over the unconditional parameters
+  ParzenShape shape = {0.9};  // tune/parzen.h; tuning.tpe_prior_share
 };
 
 std::unique_ptr<Sampler> make_sampler(const std::string& name, uint64_t seed, const TpeOptions& tpe);

@@ -151,6 +151,7 @@ Study::Plan plan_study(const config::Config& cfg) {
   tpe.n_startup_trials = cfg.get_int("tuning.tpe_startup_trials");
   tpe.n_ei_candidates = cfg.get_int("tuning.tpe_candidates");
   tpe.multivariate = cfg.get_bool("tuning.tpe_multivariate");
+  tpe.shape.prior_share = cfg.get_float("tuning.tpe_prior_share");
   p.sampler = make_sampler(cfg.get_string("tuning.sampler"), static_cast<uint64_t>(cfg.get_int("tuning.seed")), tpe);
   p.n_trials = cfg.get_int("tuning.n_trials");
   const int64_t grid = p.sampler->size(p.space);

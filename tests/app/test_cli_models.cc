@@ -39,7 +39,19 @@ TEST(Cli, ClassicalModelsTrainEvaluatePredictCrossValidateAndTune) {
       ASSERT_EQ(r.exit_code, 0) << r.output;
       const fs::path run = tmp / "runs/c" / id;
       auto summary = nlohmann::json::parse(read_file(run / "summary.json"));
-      EXPECT_GT(summary["test"]["accuracy"].get<double>(), 0.5) << id;
+      // Better than always predicting the test rows' most frequent class (the
+      // data are far from balanced, so a fixed threshold such as 0.5 says nothing).
+      const auto& cm = summary["test"]["confusion_matrix"];
+      double rows = 0, majority = 0;
+      for (const auto& row : cm) {
+        double n = 0;
+        for (const auto& c : row) n += c.get<double>();
+        rows += n;
+        majority = std::max(majority, n);
+      }
+      ASSERT_GT(rows, 0) << id;
+      const double baseline = majority / rows, accuracy = summary["test"]["accuracy"].get<double>();
+      EXPECT_GT(accuracy, baseline) << id << ": majority-class baseline " << baseline;
       EXPECT_TRUE(fs::exists(run / "features.json"));
       auto ev = test::run_cli("evaluate runs/c/" + id + " --data data.h5 --out " + id + ".json", tmp.path());
       ASSERT_EQ(ev.exit_code, 0) << ev.output;

@@ -219,9 +219,21 @@ TEST_F(MpiCli, TuneOnRankGroups) {
       if (per_run == 1 && sampler != "tpe") {
         EXPECT_EQ(t, table(tmp / ("one_" + sampler) / "t/s/trials.csv")) << sampler;
       }
-      // the trials really ran on several groups
-      std::string raw = read_file(csv);
-      EXPECT_NE(raw.find(",1,"), std::string::npos) << raw;
+      // the trials really ran on several groups: the `group` column (the 5th)
+      // holds at least two distinct group ids, each below the number of groups
+      std::istringstream raw(read_file(csv));
+      std::string line;
+      std::getline(raw, line);
+      ASSERT_EQ(line.rfind("number,state,value,duration_s,group,", 0), 0u) << line;
+      std::set<int> groups;
+      while (std::getline(raw, line)) {
+        std::istringstream row(line);
+        std::string col;
+        for (int c = 0; c < 5; ++c) std::getline(row, col, ',');
+        groups.insert(std::stoi(col));
+      }
+      EXPECT_GE(groups.size(), 2u) << sampler << " " << per_run << "\n" << read_file(csv);
+      for (int g : groups) EXPECT_TRUE(g >= 0 && g < 4 / per_run) << g;
     }
   }
 }

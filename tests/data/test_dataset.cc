@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "data/dataset.h"
+#include "data/h5io.h"
 #include "data/normalizer.h"
+#include "test_util.h"
 
 namespace tf {
 
@@ -47,6 +50,50 @@ TEST(Normalizer, FitsOnGivenRowsOnlyAndStandardises) {
   auto j = z.to_json();
   Normalizer back = Normalizer::from_json(j, "x");
   EXPECT_EQ(back.mean(), z.mean());
+}
+
+// The normaliser of a run comes from its training rows only: each rank reads
+// its share of them from the file (read_h5 with a row list), the per-channel
+// partial sums are added, and from_sums() turns them into mean and std. Held-out
+// rows with extreme values must leave it untouched.
+TEST(Normalizer, FittedOnASubsetOfRowsIgnoresTheOthers) {
+  test::TempDir tmp;
+  Dataset d;
+  d.n = 6;
+  d.t = 2;
+  d.c = 2;
+  d.num_classes = 2;
+  d.y = {0, 1, 0, 1, 0, 1};
+  for (int64_t i = 0; i < d.n; ++i)
+    for (int64_t s = 0; s < d.t; ++s) {
+      const bool held_out = i == 1 || i == 4;
+      d.x.push_back(held_out ? 1000.f : static_cast<float>(i + s));  // channel 0
+      d.x.push_back(held_out ? -500.f : static_cast<float>(2 * i));  // channel 1
+    }
+  write_h5(tmp / "d.h5", d);
+  const std::vector<int64_t> train = {0, 2, 3, 5};
+  // Two ranks' shares of the training rows, as the trainer reads them.
+  std::vector<double> sums = Normalizer::partial_sums(read_h5(tmp / "d.h5", {0, 2}));
+  const std::vector<double> other = Normalizer::partial_sums(read_h5(tmp / "d.h5", {3, 5}));
+  for (size_t k = 0; k < sums.size(); ++k) sums[k] += other[k];
+  const Normalizer z = Normalizer::from_sums(sums, d.c);
+  // Expected, by hand over rows 0, 2, 3, 5: channel 0 holds i and i + 1, channel 1 holds 2i twice.
+  const std::vector<double> c0 = {0, 1, 2, 3, 3, 4, 5, 6}, c1 = {0, 0, 4, 4, 6, 6, 10, 10};
+  auto mean_sd = [](const std::vector<double>& v) {
+    double m = 0, q = 0;
+    for (double x : v) m += x / v.size();
+    for (double x : v) q += (x - m) * (x - m) / v.size();
+    return std::make_pair(m, std::sqrt(q));
+  };
+  EXPECT_NEAR(z.mean()[0], mean_sd(c0).first, 1e-9);
+  EXPECT_NEAR(z.stddev()[0], mean_sd(c0).second, 1e-9);
+  EXPECT_NEAR(z.mean()[1], mean_sd(c1).first, 1e-9);
+  EXPECT_NEAR(z.stddev()[1], mean_sd(c1).second, 1e-9);
+  // The same as fitting on those rows in memory, and unlike fitting on all rows.
+  const Normalizer direct = Normalizer::fit(d.subset(train));
+  EXPECT_NEAR(direct.mean()[0], z.mean()[0], 1e-9);
+  EXPECT_NEAR(direct.stddev()[1], z.stddev()[1], 1e-9);
+  EXPECT_GT(std::abs(Normalizer::fit(d).mean()[0] - z.mean()[0]), 100);
 }
 
 }  // namespace tf

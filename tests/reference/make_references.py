@@ -168,28 +168,45 @@ sched = []
 def add_s(name, cfg, lrs, source):
     sched.append({"name": name, "lr_schedule": cfg[0], "learning_rate": cfg[1], "config": cfg[2], "lrs": lrs, "source": source})
 
-add_s("constant", ("constant", 0.01, {}), [0.01] * N, "definition")
+# Every reference comes from PyTorch's own scheduler code where PyTorch has the
+# schedule (Keras is not installed here: Debian packages no Keras). The one
+# closed form left is Keras's PolynomialDecay with an end learning rate, which
+# PyTorch's PolynomialLR cannot express; its formula is written out below.
+add_s("constant", ("constant", 0.01, {}),
+      torch_lrs(lambda o: S.ConstantLR(o, factor=1.0, total_iters=0), 0.01, N), "torch ConstantLR(factor=1)")
 add_s("step", ("step", 0.1, {"decay_steps": 7, "decay_rate": 0.5}),
       torch_lrs(lambda o: S.StepLR(o, step_size=7, gamma=0.5), 0.1, N), "torch StepLR")
 add_s("exponential_per_step", ("exponential", 0.1, {"decay_steps": 1, "decay_rate": 0.95}),
       torch_lrs(lambda o: S.ExponentialLR(o, gamma=0.95), 0.1, N), "torch ExponentialLR")
+# Keras's ExponentialDecay(0.1, decay_steps=10, decay_rate=0.9) is 0.1 * 0.9^(t/10):
+# PyTorch's ExponentialLR with gamma = 0.9^(1/10) per step; staircase: StepLR(10, 0.9).
 add_s("exponential_keras", ("exponential", 0.1, {"decay_steps": 10, "decay_rate": 0.9}),
-      [0.1 * 0.9 ** (t / 10) for t in range(N)], "Keras ExponentialDecay closed form")
+      torch_lrs(lambda o: S.ExponentialLR(o, gamma=0.9 ** (1 / 10)), 0.1, N),
+      "torch ExponentialLR(gamma=0.9**(1/10)), = Keras ExponentialDecay")
 add_s("exponential_staircase", ("exponential", 0.1, {"decay_steps": 10, "decay_rate": 0.9, "staircase": True}),
-      [0.1 * 0.9 ** (t // 10) for t in range(N)], "Keras ExponentialDecay(staircase) closed form")
+      torch_lrs(lambda o: S.StepLR(o, step_size=10, gamma=0.9), 0.1, N),
+      "torch StepLR(10, 0.9), = Keras ExponentialDecay(staircase=True)")
 add_s("polynomial_torch", ("polynomial", 0.1, {"decay_steps": 40, "power": 2.0}),
       torch_lrs(lambda o: S.PolynomialLR(o, total_iters=40, power=2.0), 0.1, N), "torch PolynomialLR")
 add_s("polynomial_keras", ("polynomial", 0.1, {"decay_steps": 40, "power": 0.5, "end_lr": 0.001}),
-      [(0.1 - 0.001) * (1 - min(t, 40) / 40) ** 0.5 + 0.001 for t in range(N)], "Keras PolynomialDecay closed form")
+      [(0.1 - 0.001) * (1 - min(t, 40) / 40) ** 0.5 + 0.001 for t in range(N)],
+      "closed form of Keras PolynomialDecay(cycle=False): (lr - end_lr) * (1 - min(t, T) / T)^power + end_lr")
 add_s("cosine_torch", ("cosine", 0.1, {"total_steps": 50, "min_lr": 0.001}),
       torch_lrs(lambda o: S.CosineAnnealingLR(o, T_max=50, eta_min=0.001), 0.1, 51) + [0.001] * (N - 51),
       "torch CosineAnnealingLR (held at min_lr after T_max)")
 add_s("warmup_linear_torch", ("warmup", 0.1, {"warmup_steps": 20, "initial_lr": 0.01, "decay_rate": 1.0, "decay_steps": 1}),
       torch_lrs(lambda o: S.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=20), 0.1, N), "torch LinearLR")
-add_s("warmup_then_decay", ("warmup", 0.1, {"warmup_steps": 10, "initial_lr": 0.0, "decay_rate": 0.5, "decay_steps": 20}),
-      [0.1 * t / 10 if t < 10 else 0.1 * 0.5 ** ((t - 10) / 20) for t in range(N)], "closed form")
-add_s("cosine_warmup", ("cosine", 0.1, {"warmup_steps": 10, "initial_lr": 0.0, "total_steps": 50, "min_lr": 0.0}),
-      [0.1 * t / 10 if t < 10 else 0.05 * (1 + math.cos(math.pi * min(t - 10, 40) / 40)) for t in range(N)], "closed form")
+# Warm-up then decay: PyTorch's SequentialLR of LinearLR (0.01 -> 0.1 over 10 steps;
+# its start factor must be above 0) and the decay, which starts again at 0.1.
+add_s("warmup_then_decay", ("warmup", 0.1, {"warmup_steps": 10, "initial_lr": 0.01, "decay_rate": 0.5, "decay_steps": 20}),
+      torch_lrs(lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=10),
+                                             S.ExponentialLR(o, gamma=0.5 ** (1 / 20))], milestones=[10]), 0.1, N),
+      "torch SequentialLR(LinearLR, ExponentialLR(gamma=0.5**(1/20)))")
+add_s("cosine_warmup", ("cosine", 0.1, {"warmup_steps": 10, "initial_lr": 0.01, "total_steps": 50, "min_lr": 0.0}),
+      torch_lrs(lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=10),
+                                             S.CosineAnnealingLR(o, T_max=40, eta_min=0.0)], milestones=[10]), 0.1, 51)
+      + [0.0] * (N - 51),
+      "torch SequentialLR(LinearLR, CosineAnnealingLR(T_max=40)) (held at min_lr after the end)")
 ref["schedules"] = sched
 
 # ----------------------------------------------------------------- metrics

@@ -5,10 +5,11 @@ Random search spaces (float, log float, int with step, log int,
 categorical), random below/above observations and query points, univariate
 and multivariate: the log densities of both estimators must agree to 1e-6.
 
-Optuna 3.1.0's vendored truncated normal (`_truncnorm.logpdf`) subtracts
-log(scale) twice, which changes every continuous density by a per-kernel
-factor 1/sigma; the comparison therefore swaps in scipy's truncnorm.logpdf
-(the correct density, as the other functions of that module compute it).
+Optuna 3.1.0's vendored truncated normal (`_truncnorm.logpdf`) standardises x
+but never subtracts log(scale): every continuous kernel's density is multiplied
+by its bandwidth sigma, so it integrates to sigma instead of 1 and wide kernels
+(the prior among them) weigh more (upstream issue #5109). The comparison
+therefore swaps in scipy's truncnorm.logpdf, the normalised density.
 
 usage: test_parzen_optuna.py PARZEN_ORACLE [CASES]   (exit 77: optuna or scipy missing)
 """

@@ -162,16 +162,23 @@ TEST(Samplers, TpeBeatsRandomOnASmoothObjectiveAndAvoidsRunningTrials) {
     rnd_sum += best(finished(space, *rnd, base, 60, bowl));
   }
   EXPECT_LT(tpe_sum, rnd_sum);
-  // Constant liar: a running trial near the optimum pushes the next suggestion elsewhere.
+  // Constant liar: a trial still running at the very point trial 31 would get
+  // moves trial 31 elsewhere; without the liar the running trial is ignored.
+  // Both suggestions are for trial 31, so they share one random stream: only
+  // the running trial can make them differ.
+  TpeOptions no_liar;
+  no_liar.constant_liar = false;
   auto tpe = make_sampler("tpe", 3, {});
+  auto plain = make_sampler("tpe", 3, no_liar);
   auto trials = finished(space, *tpe, base, 30, bowl);
-  auto a = tpe->sample(space, base, trials, 30, false);
-  TrialState running;
+  const auto next = tpe->sample(space, base, trials, 31, false);
+  ASSERT_EQ(plain->sample(space, base, trials, 31, false), next);
+  TrialState running;  // state "running"
   running.number = 30;
-  running.params = a;
+  running.params = next;
   trials.push_back(running);
-  auto b = tpe->sample(space, base, trials, 31, false);
-  EXPECT_NE(a, b);
+  EXPECT_EQ(plain->sample(space, base, trials, 31, false), next);
+  EXPECT_NE(tpe->sample(space, base, trials, 31, false), next);
 }
 
 // Multivariate TPE (tuning.tpe_multivariate): beats random search on a
