@@ -176,8 +176,8 @@ int Commands::train(World& world) {
              [&](Communicator& work, const std::string& i) { train_config(cfgs[std::stoul(i)], work); },
              {},
              {}});
+  queue.finish();  // before the counter is freed: freeing it is collective over the world
   counter.reset();
-  queue.finish();
   return kExitOk;
 }
 

@@ -86,11 +86,13 @@ int run_under_mpi(int, char**, const std::vector<std::string>&, tf::Commands&) {
 
 int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
   int rc = tf::kExitInternal;
+  bool stop_met = false;  // the world already agreed on the stop (WorkQueue::finish)
   try {
     rc = cmds.run(world);
   } catch (const tf::Preempted& e) {
     spdlog::warn("{}", e.what());
     rc = e.exit_code();
+    stop_met = dynamic_cast<const tf::PreemptedTogether*>(&e) != nullptr;
   } catch (const tf::Error& e) {
     if (distributed && e.exit_code() == tf::kExitBadInput) tf::defer_to_first_rank(world.comm.rank());
     spdlog::error("{}", e.what());
@@ -100,7 +102,7 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
     spdlog::error("internal error: {}", e.what());
     rc = tf::kExitInternal;
   }
-  if (rc == tf::kExitPreempted && distributed) {
+  if (rc == tf::kExitPreempted && distributed && !stop_met) {
     // Stopped by a signal with checkpoints written: meet the other ranks
     // (WorkQueue::finish() in the job, or here) and exit normally, so no rank
     // is killed while it still writes.

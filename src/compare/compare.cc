@@ -272,8 +272,8 @@ json run_compare(const config::Config& cfg, const jobs::Job& job) {
                                                 ", " + std::to_string(progress.running(done)) + " running"));
              },
              {}});
+  queue.finish();  // before the counter is freed: freeing it is collective over the world
   counter.reset();
-  queue.finish();
   if (world.rank() != 0) return {};
 
   std::map<std::string, json> results;

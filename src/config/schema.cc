@@ -233,7 +233,8 @@ std::vector<KeySpec> build() {
       key("cv.scoring", T::kStringList, json::array({"accuracy", "f1_macro", "f1_weighted", "leak_recall"}),
           "Metrics reported per fold, as mean +- std, and pooled over the out-of-fold predictions."),
       key("cv.nested", T::kBool, false,
-          "Nested CV: every outer training set is itself cross-validated (inner folds never see outer test rows)."),
+          "Nested CV: every outer training set is itself cross-validated (inner folds never see outer test rows); "
+          "with a tuning: space, each outer fold runs a study on its inner folds and retrains the best trial."),
       range(key("cv.inner_n_splits", T::kInt, 3, "Nested CV: inner folds per outer fold."), 2, kNoMax),
       // ---------------------------------------------------------------- tuning
       choice(key("tuning.sampler", T::kString, "tpe",

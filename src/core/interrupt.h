@@ -39,4 +39,11 @@ class Preempted : public Error {
   int exit_code() const override { return kExitPreempted; }
 };
 
+// Preempted, thrown after every rank of the world took the stop decision
+// together (WorkQueue::finish): main must not meet the other ranks again.
+class PreemptedTogether : public Preempted {
+ public:
+  using Preempted::Preempted;
+};
+
 }  // namespace tf

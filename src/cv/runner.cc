@@ -356,8 +356,8 @@ nlohmann::json run_cv(const config::Config& cfg, const jobs::Job& job, const std
                spdlog::info("{}", progress_line(cfg, tasks, run_dir, progress, seen));
              },
              {}});
+  queue.finish();  // before the counter is freed: freeing it is collective over the world
   counter.reset();
-  queue.finish();
   if (!leader) return {};
   if (!only.empty()) {
     int done = 0;

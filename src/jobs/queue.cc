@@ -135,7 +135,7 @@ void WorkQueue::finish() {
   const bool stopped = stop_agreed(job_.world);
   job_.world.set_timeout(job_.timeout_s);
   if (stopped)
-    throw Preempted("stopped by " + signal_name(stop_requested()) + "; rerun the same command to continue", __FILE__,
+    throw PreemptedTogether("stopped by " + signal_name(stop_requested()) + "; rerun the same command to continue", __FILE__,
                     __LINE__);
 }
 

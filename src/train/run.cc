@@ -22,11 +22,11 @@
 
 namespace tf {
 
-namespace {
-
 double cv_validation_split(const config::Config& cfg) {
   return is_classical(cfg.get_string("model.name")) ? 0.0 : cfg.get_float("data.validation_split");
 }
+
+namespace {
 
 nlohmann::json read_json(const fs::path& p) {
   try {

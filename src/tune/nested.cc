@@ -141,7 +141,12 @@ json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
   for (const auto& o : n.outer) {
     n.studies.push_back(std::make_unique<Study>(icfg, n.run_dir / "studies" / o.name, session, o.train));
     n.refit_claims.push_back(world.make_counter());
-    if (world.rank() == 0) alive.push_back(std::make_unique<SessionLock>(n.studies.back()->dir(), session));
+    if (world.rank() == 0) {
+      const Study& study = *n.studies.back();
+      alive.push_back(std::make_unique<SessionLock>(study.dir(), session));
+      Journal::Lock lock(study.journal());
+      check_results_kept(study.journal(), study.journal().read(), study.dir());  // exit 2 rather than rerun over results
+    }
   }
   n.claimed.assign(n.outer.size(), false);
   if (world.rank() == 0) {
@@ -191,8 +196,10 @@ json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
              },
              [&](const std::string& text, const jobs::Failure& f) {
                const json task = json::parse(text);
-               if (task["kind"] != "trial") {  // a retraining that fails ends the job
-                 const std::string what = "nested cv " + n.outer[task["outer"].get<size_t>()].name + ": " + f.text();
+               if (task["kind"] != "trial") {  // a retraining (or a wait) that fails ends the job
+                 const std::string what =
+                     "nested cv " + (task.contains("outer") ? n.outer[task["outer"].get<size_t>()].name : std::string("wait")) +
+                     ": " + f.text();
                  if (f.code == kExitBadInput) throw BadInput(what, __FILE__, __LINE__);
                  throw Error(what, __FILE__, __LINE__);
                }
@@ -200,8 +207,8 @@ json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
                  n.studies[task["outer"].get<size_t>()]->record(task["start"], {{"state", "failed"}, {"reason", f.text()}},
                                                                 job.group_id, seconds());
              }});
+  queue.finish();  // before the counters are freed: freeing them is collective over the world
   n.refit_claims.clear();
-  queue.finish();
   if (world.rank() != 0) return {};
 
   json per_fold = json::array();

@@ -59,9 +59,6 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
               Pruner& pruner, const Journal& journal, bool maximize, const std::vector<int64_t>& rows) {
   Dataset labels = read_labels(tcfg.get_string("data.path"));
   std::vector<cv::Task> tasks = rows.empty() ? cv::plan(tcfg, labels, nullptr) : cv::plan_folds(tcfg, labels, rows, nullptr);
-  TF_CHECK_INPUT(!tcfg.get_bool("cv.nested"),
-                 "cv.nested: `trainfleet tune` cannot nest CV (its study is the outer loop); nested CV with tuning "
-                 "inside each outer fold runs with `trainfleet cv` (cv.nested: true and a tuning: section)");
   pruner.set_cv(true);
   const double ideal = metric == "loss" ? 0.0 : 1.0;
   std::vector<double> scores;
@@ -145,6 +142,9 @@ namespace {
 
 Study::Plan plan_study(const config::Config& cfg) {
   Study::Plan p;
+  TF_CHECK_INPUT(!cfg.get_bool("cv.nested"),
+                 "cv.nested: `trainfleet tune` cannot nest CV (its study is the outer loop); nested CV with tuning "
+                 "inside each outer fold runs with `trainfleet cv` (cv.nested: true and a tuning: section)");
   p.space = space_of(cfg);  // every rank checks the space (exit 2 on every rank alike)
   p.maximize = objective_maximizes(cfg);
   TpeOptions tpe;

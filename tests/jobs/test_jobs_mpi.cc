@@ -57,7 +57,7 @@ const std::string kBase =
 class JobsMpi : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto r = sh(bin() + " make-data --out data.h5 --samples 120 --steps 32 --seed 4", tmp.path());
+    auto r = sh(bin() + " make-data --out data.h5 --samples 120 --steps 64 --seed 4", tmp.path());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     test::write_text(tmp / "cv.yaml", "experiment: {name: cv, seed: 3, run_id: c}\n" + kBase +
                                           "cv: {method: stratified_kfold, n_splits: 2}\n");

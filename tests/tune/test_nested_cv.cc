@@ -25,7 +25,7 @@ std::string bin() { return std::string("'") + TF_BINARY + "'"; }
 
 // A tiny mlp tuned over two learning rates: 3 outer x 2 inner folds.
 void setup(const test::TempDir& tmp) {
-  auto r = test::run_cli("make-data --out data.h5 --samples 120 --steps 32 --seed 4", tmp.path());
+  auto r = test::run_cli("make-data --out data.h5 --samples 120 --steps 64 --seed 4", tmp.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   test::write_text(tmp / "c.yaml",
                    "experiment: {name: nest, seed: 5}\n"
