@@ -124,6 +124,7 @@ json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
   std::vector<std::string> warnings;
   n.outer = cv::plan(n.ocfg, labels, &warnings);
   check_inner_plans(icfg, labels, n.outer, &warnings);
+  check_study(icfg);  // before the folder exists
 
   jobs::JobFolder folder;  // locked by world rank 0 while the job runs
   std::string dir, session;

@@ -107,6 +107,7 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
       }
       if (p.log && p.low <= 0) bad(path, "log: true needs low > 0");
     } else if (type == "categorical") {
+      p.kind = Param::Kind::kCategorical;
       if (!spec.contains("choices") || !spec["choices"].is_array() || spec["choices"].empty())
         bad(path, "a categorical needs a non-empty list of choices");
       for (const auto& v : spec["choices"]) p.choices.push_back(v);

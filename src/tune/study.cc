@@ -275,7 +275,10 @@ void Study::log_start(int group_id, const json& start, const std::string& where)
                start.value("requeued", false) ? " (again)" : "", start["params"].dump());
 }
 
+void check_study(const config::Config& cfg) { plan_study(cfg); }
+
 json run_study(const config::Config& cfg, const jobs::Job& job) {
+  check_study(cfg);  // the space, sampler and trial count, before any folder is created
   const std::string objective = cfg.get_string("tuning.objective");
   Communicator& world = job.world;
   Communicator& group = job.group;

@@ -42,6 +42,10 @@ std::filesystem::path study_dir(const config::Config& cfg);
 // Trials as the journal tells them (the last record of each trial wins).
 std::vector<TrialState> load_trials(const std::filesystem::path& dir);
 
+// Checks what a study of `cfg` would reject (space, sampler, trial count):
+// BadInput before anything is written.
+void check_study(const config::Config& cfg);
+
 // A new session id: "<pid>-<milliseconds>" (see SessionLock in journal.h).
 std::string new_session_id();
 

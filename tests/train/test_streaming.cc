@@ -30,7 +30,7 @@ struct Files : test::SmallData {
   }
 };
 
-config::Config config(nlohmann::json extra = nlohmann::json::object()) {
+config::Config make_config(nlohmann::json extra = nlohmann::json::object()) {
   nlohmann::json doc = {
       {"model", {{"name", "cnn1d"}, {"cnn1d", {{"channels", {8, 8}}, {"kernel_sizes", {5, 3}}, {"dropout", 0.2}}}}},
       {"training", {{"epochs", 3}, {"batch_size", 16}, {"learning_rate", 0.01}}}};
@@ -42,7 +42,7 @@ config::Config config(nlohmann::json extra = nlohmann::json::object()) {
 TEST(Streaming, StreamedRowsTrainBitForBitAsRowsInMemory) {
   Files f;
   LocalComm comm;
-  const auto cfg = config();
+  const auto cfg = make_config();
   Trainer mem(cfg, comm, f.info);
   auto fit_mem = mem.fit(f.train, &f.val, {});
   const H5Rows train = f.rows(f.train, "train.h5"), val = f.rows(f.val, "val.h5");
@@ -64,7 +64,7 @@ TEST(Streaming, AStreamedFitStoppedMidEpochResumesExactly) {
   Files f;
   LocalComm comm;
   install_stop_handlers();
-  const auto cfg = config({{"training", {{"epochs", 3}}}});
+  const auto cfg = make_config({{"training", {{"epochs", 3}}}});
   test::TempDir ref_run, run;
   Trainer ref(cfg, comm, f.info);
   auto ref_fit = ref.fit(f.train, &f.val, ref_run.path());

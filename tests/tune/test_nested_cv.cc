@@ -116,10 +116,10 @@ TEST(NestedCv, SameResultsOnOneAndTwoGroups) {
   // Both groups ran tasks: the trials' finish records name groups 0 and 1.
   std::set<int64_t> groups;
   for (const auto& study : fs::directory_iterator(d2 / "studies")) {
-    std::string journal = read_file(study.path() / "study.jsonl");
-    for (size_t at = journal.find("\"op\":\"finish\""); at != std::string::npos; at = journal.find("\"op\":\"finish\"", at + 1)) {
-      size_t g = journal.find("\"group\":", at);
-      if (g != std::string::npos && g < journal.find('\n', at)) groups.insert(std::stoll(journal.substr(g + 8)));
+    std::istringstream journal(read_file(study.path() / "study.jsonl"));
+    for (std::string line; std::getline(journal, line);) {
+      auto rec = nlohmann::json::parse(line.substr(0, line.rfind('\t')), nullptr, false);  // "<json>\t<crc>"
+      if (rec.is_object() && rec.value("op", "") == "finish") groups.insert(rec["group"].get<int64_t>());
     }
   }
   EXPECT_EQ(groups, (std::set<int64_t>{0, 1}));
