@@ -6,7 +6,7 @@
 // Needs only tune/replay.cc (and nlohmann/json). By hand:
 //   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
 //     tests/fuzz/fuzz_journal.cc src/tune/replay.cc -o fuzz_journal
-//   cp -r tests/fuzz/corpus/journal work && ./fuzz_journal -max_len=4096 -runs=100000 work
+//   cp -r tests/fuzz/corpus/fuzz_journal work && ./fuzz_journal -max_len=4096 -runs=100000 work
 // (libFuzzer adds new inputs to its first folder: give it a copy of the seeds).
 #include <cstddef>
 #include <cstdint>
