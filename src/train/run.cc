@@ -11,14 +11,8 @@
 #include "core/fs.h"
 #include "core/strings.h"
 #include "data/h5io.h"
-#include "data/normalizer.h"
-#include "data/row_source.h"
 #include "models/classical.h"
-#include "models/features.h"
-#include "train/run_data.h"
-#include "train/trainer.h"
-
-#include <ATen/Parallel.h>
+#include "train/estimator.h"
 
 namespace tf {
 
@@ -26,9 +20,7 @@ double cv_validation_split(const config::Config& cfg) {
   return is_classical(cfg.get_string("model.name")) ? 0.0 : cfg.get_float("data.validation_split");
 }
 
-namespace {
-
-nlohmann::json read_json(const fs::path& p) {
+nlohmann::json read_json_file(const fs::path& p) {
   try {
     return nlohmann::json::parse(read_file(p));
   } catch (const nlohmann::json::exception& e) {
@@ -36,11 +28,7 @@ nlohmann::json read_json(const fs::path& p) {
   }
 }
 
-struct LoadedRun {
-  config::Config cfg;
-  ModelInfo info;
-  Normalizer norm;
-};
+namespace {
 
 // Where the models of a CV, compare or study folder are (empty for other
 // folders), for `evaluate` / `predict` given such a folder.
@@ -68,17 +56,6 @@ std::string model_folders_hint(const fs::path& d) {
   return "";
 }
 
-LoadedRun load_run(const fs::path& run_dir) {
-  TF_CHECK_INPUT(fs::is_directory(run_dir), "run folder " + run_dir.string() + " does not exist");
-  for (const char* f : {"config.yaml", "model.json", "normalizer.json", "model.pt"})
-    TF_CHECK_INPUT(fs::exists(run_dir / f), "run folder " + run_dir.string() + " has no " + f +
-                                                 " (is it a finished trainfleet run?)");
-  LoadedRun r{config::Config::load(run_dir / "config.yaml"),
-              ModelInfo::from_json(read_json(run_dir / "model.json"), (run_dir / "model.json").string()),
-              Normalizer::from_json(read_json(run_dir / "normalizer.json"), (run_dir / "normalizer.json").string())};
-  return r;
-}
-
 nlohmann::json eval_json(const EvalResult& r, const ModelInfo& info, int64_t no_leak) {
   nlohmann::json j = r.cm.to_json(info.class_names, no_leak);
   j["loss"] = r.loss;
@@ -98,105 +75,6 @@ ModelInfo model_info(const config::Config& cfg, const TrainSplit& s) {
   TF_CHECK_INPUT(no_leak < info.classes, "data.no_leak_class: " + std::to_string(no_leak) +
                                              " is not a class of the data (0.." + std::to_string(info.classes - 1) + ")");
   return info;
-}
-
-// ---- classical models: features + XGBoost / LIBSVM, trained on the group's first rank.
-// The rows of a split in memory, as read (classical models take raw windows).
-Dataset read_all(const RowList& l) {
-  Dataset d = read_h5(l.file, l.rows);
-  d.num_classes = l.num_classes;
-  return d;
-}
-
-struct ClassicalScores {
-  EvalResult eval;
-  std::vector<double> proba;
-};
-
-ClassicalScores score_classical(const ClassicalModel& m, const FeatureExtractor& fx, const Dataset& d, int64_t k) {
-  Features f{fx.transform(d), d.n, fx.dim(d.t, d.c)};
-  ClassicalScores r;
-  r.proba = m.predict_proba(f);
-  std::vector<int64_t> pred = m.predict(f);
-  r.eval.cm = ConfusionMatrix(k);
-  double nll = 0;
-  for (int64_t i = 0; i < d.n; ++i) {
-    r.eval.cm.add(d.y[i], pred[i]);
-    nll -= std::log(std::max(r.proba[i * k + d.y[i]], 1e-15));
-  }
-  r.eval.loss = d.n ? nll / static_cast<double>(d.n) : 0.0;
-  r.eval.rows = d.n;
-  return r;
-}
-
-TrainOutput train_classical(const config::Config& cfg, Communicator& comm, TrainSplit& s,
-                            const std::function<fs::path()>& make_run_dir, bool keep_test_proba) {
-  const ModelInfo info = model_info(cfg, s);
-  const int64_t k = info.classes, no_leak = cfg.get_int("data.no_leak_class");
-  std::string summary_text;
-  std::vector<float> test_proba;
-  if (comm.rank() == 0) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Dataset train = read_h5(cfg.get_string("data.path"), s.train_rows);
-    FeatureExtractor fx(cfg);
-    Features ftr{fx.fit_transform(train), train.n, fx.dim(train.t, train.c)};
-    auto model = make_classical(cfg, at::get_num_threads());
-    model->fit(ftr, train.y, k);
-    const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const fs::path run_dir = make_run_dir();
-    atomic_write(run_dir / "config.yaml", cfg.to_yaml());
-    atomic_write(run_dir / "model.json", info.to_json().dump(2) + "\n");
-    atomic_write(run_dir / "features.json", fx.to_json().dump(2) + "\n");
-    atomic_write(run_dir / "splits.json", s.rows.dump() + "\n");
-    model->save(run_dir / ("model" + model->file_extension()));
-    nlohmann::json summary;
-    summary["experiment"] = cfg.get_string("experiment.name");
-    summary["run_dir"] = run_dir.string();
-    summary["model"] = cfg.get_string("model.name");
-    summary["features"] = ftr.d;
-    summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.size()}, {"test", s.test.size()}};
-    summary["epochs_run"] = 1;
-    summary["stopped_early"] = false;
-    summary["best_epoch"] = 1;
-    summary["fit_seconds"] = fit_seconds;
-    summary["ranks"] = comm.size();
-    if (s.has_val) summary["val"] = eval_json(score_classical(*model, fx, read_all(s.val), k).eval, info, no_leak);
-    if (s.has_test) {
-      ClassicalScores t = score_classical(*model, fx, read_all(s.test), k);
-      summary["test"] = eval_json(t.eval, info, no_leak);
-      if (keep_test_proba) test_proba.assign(t.proba.begin(), t.proba.end());
-    }
-    atomic_write(run_dir / "summary.json", summary.dump(2) + "\n");
-    spdlog::info("{} on {} features of {} rows: fitted in {:.1f}s; run folder {}", cfg.get_string("model.name"), ftr.d,
-                 train.n, fit_seconds, run_dir.string());
-    summary_text = summary.dump();
-  }
-  // The other ranks of the group only receive the results.
-  TrainOutput out;
-  out.summary = nlohmann::json::parse(broadcast_string(comm, summary_text));
-  if (keep_test_proba && s.has_test) {
-    test_proba.resize(static_cast<size_t>(s.test.size() * k));
-    comm.broadcast(test_proba.data(), test_proba.size() * sizeof(float), 0);
-    out.test_proba = std::move(test_proba);
-  }
-  return out;
-}
-
-struct LoadedClassical {
-  config::Config cfg;
-  ModelInfo info;
-  FeatureExtractor fx;
-  std::unique_ptr<ClassicalModel> model;
-};
-
-LoadedClassical load_classical(const fs::path& run_dir, const config::Config& cfg) {
-  LoadedClassical r{cfg, ModelInfo::from_json(read_json(run_dir / "model.json"), (run_dir / "model.json").string()),
-                    FeatureExtractor::from_json(read_json(run_dir / "features.json"), (run_dir / "features.json").string()),
-                    make_classical(cfg, at::get_num_threads())};
-  const fs::path file = run_dir / ("model" + r.model->file_extension());
-  TF_CHECK_INPUT(fs::exists(file), "run folder " + run_dir.string() + " has no " + file.filename().string());
-  r.model->load(file, r.info.classes);
-  return r;
 }
 
 }  // namespace
@@ -222,52 +100,42 @@ std::string metrics_table(const nlohmann::json& m) {
 TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSplit& s,
                         const std::function<fs::path()>& make_run_dir, bool keep_test_proba,
                         const std::vector<Callback*>& extra_callbacks) {
-  if (is_classical(cfg.get_string("model.name"))) return train_classical(cfg, comm, s, make_run_dir, keep_test_proba);
-  SplitSources data = SplitSources::open(cfg, s, comm);
-  const Normalizer& norm = data.norm;
-
   const ModelInfo info = model_info(cfg, s);
   const int64_t no_leak = cfg.get_int("data.no_leak_class");
+  std::unique_ptr<Estimator> est = make_estimator(cfg, comm, info);
+  est->prepare(s);
 
-  // Everything the config can get wrong is checked above and in the trainer's
-  // constructor; only now is a run folder created.
-  Trainer trainer(cfg, comm, info);
-  trainer.validate_fit(s.has_val);
+  // Everything the config can get wrong is checked above and in the
+  // estimator's constructor and prepare(); only now is a run folder created.
   const bool writer = comm.rank() == 0;
   std::string dir;
   if (writer) dir = make_run_dir().string();
-  fs::path run_dir = broadcast_string(comm, dir);
-
+  const fs::path run_dir = broadcast_string(comm, dir);
   if (writer) {
     atomic_write(run_dir / "config.yaml", cfg.to_yaml());
     atomic_write(run_dir / "model.json", info.to_json().dump(2) + "\n");
-    atomic_write(run_dir / "normalizer.json", norm.to_json().dump(2) + "\n");
     atomic_write(run_dir / "splits.json", s.rows.dump() + "\n");
-    spdlog::info("training {} ({} parameters) on {} rows, validating on {}, testing on {}; run folder {}",
-                 cfg.get_string("model.name"), trainer.parameter_count(), s.train_rows.size(), s.val.size(), s.test.size(),
-                 run_dir.string());
+    spdlog::info("training {} on {} rows, validating on {}, testing on {}; run folder {}", est->describe(),
+                 s.train_rows.size(), s.val.size(), s.test.size(), run_dir.string());
   }
-  FitResult fit = trainer.fit(*data.train, data.val.get(), run_dir, extra_callbacks);
+  const nlohmann::json fitted = est->fit(s, run_dir, extra_callbacks);
 
   TrainOutput out;
   nlohmann::json& summary = out.summary;
   summary["experiment"] = cfg.get_string("experiment.name");
   summary["run_dir"] = run_dir.string();
   summary["model"] = cfg.get_string("model.name");
-  summary["parameters"] = trainer.parameter_count();
   summary["rows"] = {{"train", s.train_rows.size()}, {"val", s.val.size()}, {"test", s.test.size()}};
-  summary["epochs_run"] = fit.epochs_run;
-  summary["stopped_early"] = fit.stopped_early;
-  summary["best_epoch"] = fit.best_epoch;
-  summary["fit_seconds"] = fit.seconds;
+  summary.update(fitted);
   summary["ranks"] = comm.size();
-  summary["data"] = data.summary();
-  if (data.val) summary["val"] = eval_json(trainer.evaluate(*data.val), info, no_leak);
-  if (data.test) summary["test"] = eval_json(trainer.evaluate(*data.test), info, no_leak);
-  if (data.test && keep_test_proba) out.test_proba = trainer.predict_proba(*data.test);
+  if (s.has_val) summary["val"] = eval_json(est->score(ScoreOn::val(), true, false).eval, info, no_leak);
+  if (s.has_test) {
+    Scores t = est->score(ScoreOn::test(), true, keep_test_proba);
+    summary["test"] = eval_json(t.eval, info, no_leak);
+    if (keep_test_proba) out.test_proba = std::move(t.proba);
+  }
   if (writer) {
-    trainer.save_weights(run_dir / "model.pt");
-    trainer.save_optimizer(run_dir / "optimizer.pt");
+    est->save(run_dir);
     atomic_write(run_dir / "summary.json", summary.dump(2) + "\n");
     std::error_code ec;
     fs::remove_all(run_dir / "resume", ec);  // finished: nothing to resume
@@ -301,35 +169,30 @@ std::string run_model(const fs::path& run_dir) {
   return config::Config::load(run_dir / "config.yaml").get_string("model.name");
 }
 
-Dataset read_for_info(const fs::path& data, const ModelInfo& info) {
-  Dataset d = read_h5(data);
-  TF_CHECK_INPUT(d.t == info.steps && d.c == info.channels,
-                 data.string() + ": /X windows are [" + std::to_string(d.t) + " steps, " + std::to_string(d.c) +
-                     " channels] but the model was trained on [" + std::to_string(info.steps) + ", " +
-                     std::to_string(info.channels) + "]");
-  TF_CHECK_INPUT(d.num_classes <= info.classes, data.string() + ": /y has labels up to " +
-                                                    std::to_string(d.num_classes - 1) + " but the model knows " +
-                                                    std::to_string(info.classes) + " classes");
-  d.num_classes = info.classes;
-  return d;
+struct LoadedModel {
+  config::Config cfg;
+  ModelInfo info;
+  std::unique_ptr<Estimator> est;
+};
+
+// A finished run folder's model, ready to score.
+LoadedModel load_model(const fs::path& run_dir, Communicator& comm) {
+  run_model(run_dir);
+  TF_CHECK_INPUT(fs::exists(run_dir / "model.json"),
+                 "run folder " + run_dir.string() + " has no model.json (is it a finished trainfleet run?)");
+  LoadedModel m{config::Config::load(run_dir / "config.yaml"),
+                ModelInfo::from_json(read_json_file(run_dir / "model.json"), (run_dir / "model.json").string()),
+                nullptr};
+  m.est = make_estimator(m.cfg, comm, m.info);
+  m.est->load(run_dir);
+  return m;
 }
 }  // namespace
 
 nlohmann::json run_evaluate(const fs::path& run_dir, const fs::path& data, Communicator& comm) {
-  if (is_classical(run_model(run_dir))) {
-    LoadedClassical run = load_classical(run_dir, config::Config::load(run_dir / "config.yaml"));
-    Dataset d = read_for_info(data, run.info);
-    nlohmann::json j = eval_json(score_classical(*run.model, run.fx, d, run.info.classes).eval, run.info,
-                                 run.cfg.get_int("data.no_leak_class"));
-    j["data"] = data.string();
-    j["run_dir"] = run_dir.string();
-    return j;
-  }
-  LoadedRun run = load_run(run_dir);
-  auto rows = open_for_model(data, run.info.steps, run.info.channels, run.info.classes, run.norm);
-  Trainer trainer(run.cfg, comm, run.info);
-  trainer.load_weights(run_dir / "model.pt");
-  nlohmann::json j = eval_json(trainer.evaluate(*rows), run.info, run.cfg.get_int("data.no_leak_class"));
+  LoadedModel m = load_model(run_dir, comm);
+  nlohmann::json j = eval_json(m.est->score(ScoreOn::rows_of(data), true, false).eval, m.info,
+                               m.cfg.get_int("data.no_leak_class"));
   j["data"] = data.string();
   j["run_dir"] = run_dir.string();
   return j;
@@ -343,38 +206,13 @@ void run_predict(const fs::path& run_dir, const fs::path& data, const fs::path& 
   const fs::path folder = out.parent_path().empty() ? fs::path(".") : out.parent_path();
   TF_CHECK_INPUT(fs::is_directory(folder), "--out " + out.string() + ": folder " + folder.string() +
                                                " does not exist (create it first)");
-  ModelInfo info;
-  std::vector<float> proba;
-  std::vector<int64_t> voted;  // classical models: their own class decision (the SVM's vote)
-  int64_t n = 0;
-  if (is_classical(run_model(run_dir))) {
-    LoadedClassical run = load_classical(run_dir, config::Config::load(run_dir / "config.yaml"));
-    Dataset d = read_for_info(data, run.info);
-    Features f{run.fx.transform(d), d.n, run.fx.dim(d.t, d.c)};
-    auto p = run.model->predict_proba(f);
-    proba.assign(p.begin(), p.end());
-    voted = run.model->predict(f);
-    info = run.info;
-    n = d.n;
-  } else {
-    LoadedRun run = load_run(run_dir);
-    auto rows = open_for_model(data, run.info.steps, run.info.channels, run.info.classes, run.norm);
-    Trainer trainer(run.cfg, comm, run.info);
-    trainer.load_weights(run_dir / "model.pt");
-    proba = trainer.predict_proba(*rows);
-    info = run.info;
-    n = rows->size();
-  }
+  LoadedModel m = load_model(run_dir, comm);
+  const Scores sc = m.est->score(ScoreOn::rows_of(data), false, true);
   if (comm.rank() != 0) return;
-  const int64_t k = info.classes;
-  std::vector<int64_t> pred = voted;
-  if (pred.empty()) {
-    pred.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      const float* p = proba.data() + i * k;
-      pred[i] = std::max_element(p, p + k) - p;
-    }
-  }
+  const ModelInfo& info = m.info;
+  const std::vector<float>& proba = sc.proba;
+  const std::vector<int64_t>& pred = sc.pred;
+  const int64_t k = info.classes, n = static_cast<int64_t>(pred.size());
   if (ext == ".csv") {
     std::ostringstream os;
     os << "row,pred,pred_name";

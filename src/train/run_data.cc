@@ -127,8 +127,10 @@ Dataset read_normalised(const RowList& l, const Normalizer& norm) {
 
 }  // namespace
 
-SplitSources SplitSources::open(const config::Config& cfg, const TrainSplit& s, Communicator& comm) {
-  SplitSources o;
+std::unique_ptr<SplitSources> SplitSources::open(const config::Config& cfg, const TrainSplit& s,
+                                                 Communicator& comm) {
+  auto kept = std::make_unique<SplitSources>();
+  SplitSources& o = *kept;
   const int64_t world = comm.size(), n = static_cast<int64_t>(s.train_rows.size());
   const int64_t row_bytes = s.labels.t * s.labels.c * static_cast<int64_t>(sizeof(float));
   o.rank_bytes = (n + world - 1) / world * row_bytes + (s.has_val ? s.val.bytes() : 0) +
@@ -162,7 +164,7 @@ SplitSources SplitSources::open(const config::Config& cfg, const TrainSplit& s, 
       if (src)
         for_each_chunk(*src, src->size() * comm.rank() / world, src->size() * (comm.rank() + 1) / world, 256,
                        [](int64_t, const Dataset&) {});
-  return o;
+  return kept;
 }
 
 nlohmann::json SplitSources::summary() const {

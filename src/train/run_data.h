@@ -18,6 +18,10 @@ namespace tf {
 // (data.cache_mb), they are read once and kept in memory; otherwise they are
 // streamed: training rows batch by batch, validation and test in chunks.
 struct SplitSources {
+  SplitSources() = default;
+  SplitSources(const SplitSources&) = delete;  // the in-memory sources point into *_mem
+  SplitSources& operator=(const SplitSources&) = delete;
+
   bool streamed = false;
   int64_t rank_bytes = 0, budget_bytes = 0;
   Normalizer norm;
@@ -26,7 +30,7 @@ struct SplitSources {
 
   // Decides, fits the normaliser (group-reduced partial sums, read in chunks
   // when streaming) and opens the sources. Collective over `comm`.
-  static SplitSources open(const config::Config& cfg, const TrainSplit& s, Communicator& comm);
+  static std::unique_ptr<SplitSources> open(const config::Config& cfg, const TrainSplit& s, Communicator& comm);
   nlohmann::json summary() const;
 };
 
