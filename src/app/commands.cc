@@ -29,6 +29,13 @@
 namespace tf {
 
 void Commands::add_to(CLI::App& app) {
+  add_run_commands(app);
+  add_job_commands(app);
+  add_inspect_commands(app);
+}
+
+// train, evaluate, predict, make-data.
+void Commands::add_run_commands(CLI::App& app) {
   train_ = app.add_subcommand("train",
                               "Train models from YAML/JSON configs; with several configs and rank groups, "
                               "the groups train them at the same time");
@@ -60,7 +67,10 @@ void Commands::add_to(CLI::App& app) {
       ->default_val(1);
   make_data_->add_option("--gzip", gzip_, "gzip level of /X, 0-9 (0: none; needs --chunk-rows > 0)")->default_val(0);
   make_data_->add_flag("--if-missing", if_missing_, "Do nothing when the output file exists already");
+}
 
+// cv, tune, compare: jobs over rank groups.
+void Commands::add_job_commands(CLI::App& app) {
   cv_ = app.add_subcommand("cv",
                            "Cross-validate a config: folds run in parallel on rank groups, each fold data-parallel "
                            "inside its group; rerunning the same command resumes");
@@ -98,7 +108,10 @@ void Commands::add_to(CLI::App& app) {
                                 "pairwise corrected t-tests; rerunning the same command resumes");
   job_options(compare_, "Config file with a compare: section", "fold");
   compare_->get_option("config")->required();
+}
 
+// report, study show, config.
+void Commands::add_inspect_commands(CLI::App& app) {
   report_ = app.add_subcommand("report",
                                "Write RUN_DIR/report.html: one self-contained page with the plots of a training run, "
                                "CV, study or comparison");

@@ -27,6 +27,9 @@ class Commands {
   int run(World& world);  // runs the parsed subcommand; returns the exit code
 
  private:
+  void add_run_commands(CLI::App& app);
+  void add_job_commands(CLI::App& app);
+  void add_inspect_commands(CLI::App& app);
   int train(World& world);
   int evaluate(World& world);
   int predict(World& world);

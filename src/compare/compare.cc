@@ -206,6 +206,41 @@ json statistics(const std::vector<Entry>& entries, const std::map<std::string, j
   return out;
 }
 
+// After every fold of every entry: ensembles' folds, each entry's CV
+// results, the statistics, compare.json and compare.csv (first rank).
+json write_results(const config::Config& cfg, const std::vector<Entry>& entries, const Dataset& labels,
+                   const std::vector<Task>& tasks, const fs::path& root) {
+  const std::string metric = cfg.get_string("compare.metric");
+  const fs::path edir = root / "entries";
+  std::map<std::string, json> results;
+  for (const auto& e : entries) {
+    if (e.ensemble) write_ensemble_folds(e, cfg, labels, tasks, edir);
+    // The ranking metric joins cv.scoring so that the summary holds it.
+    json scoring = cfg.at("cv.scoring");
+    if (std::find(scoring.begin(), scoring.end(), json(metric)) == scoring.end()) scoring.push_back(metric);
+    results[e.name] = cv::aggregate(config::apply(e.cfg, json{{"cv.scoring", scoring}}), labels, tasks, edir / e.name);
+  }
+  json out = statistics(entries, results, metric, cfg.get_float("compare.alpha"), tasks);
+  out["run_dir"] = root.string();
+  out["data"] = cfg.get_string("data.path");
+  out["cv"] = {{"method", cfg.get_string("cv.method")}, {"n_splits", cfg.get_int("cv.n_splits")},
+               {"seed", cfg.get_int("experiment.seed")}};
+  atomic_write(root / "compare.json", out.dump(2) + "\n");
+  std::ostringstream csv;
+  csv << "rank,entry,kind,mean,std";
+  for (size_t f = 0; f < tasks.size(); ++f) csv << ",fold_" << f;
+  csv << "\n";
+  csv.precision(10);
+  for (const auto& r : out["ranking"]) {
+    csv << r["rank"].get<int>() << "," << r["entry"].get<std::string>() << "," << r["kind"].get<std::string>() << ","
+        << r["mean"].get<double>() << "," << r["std"].get<double>();
+    for (double x : r["per_fold"]) csv << "," << x;
+    csv << "\n";
+  }
+  atomic_write(root / "compare.csv", csv.str());
+  return out;
+}
+
 }  // namespace
 
 void check_entries(const config::Config& cfg) { parse_entries(cfg); }
@@ -276,33 +311,7 @@ json run_compare(const config::Config& cfg, const jobs::Job& job) {
   counter.reset();
   if (world.rank() != 0) return {};
 
-  std::map<std::string, json> results;
-  for (const auto& e : entries) {
-    if (e.ensemble) write_ensemble_folds(e, cfg, labels, tasks, edir);
-    // The ranking metric joins cv.scoring so that the summary holds it.
-    json scoring = cfg.at("cv.scoring");
-    if (std::find(scoring.begin(), scoring.end(), json(metric)) == scoring.end()) scoring.push_back(metric);
-    results[e.name] = cv::aggregate(config::apply(e.cfg, json{{"cv.scoring", scoring}}), labels, tasks, edir / e.name);
-  }
-  json out = statistics(entries, results, metric, cfg.get_float("compare.alpha"), tasks);
-  out["run_dir"] = root.string();
-  out["data"] = cfg.get_string("data.path");
-  out["cv"] = {{"method", cfg.get_string("cv.method")}, {"n_splits", cfg.get_int("cv.n_splits")},
-               {"seed", cfg.get_int("experiment.seed")}};
-  atomic_write(root / "compare.json", out.dump(2) + "\n");
-  std::ostringstream csv;
-  csv << "rank,entry,kind,mean,std";
-  for (size_t f = 0; f < tasks.size(); ++f) csv << ",fold_" << f;
-  csv << "\n";
-  csv.precision(10);
-  for (const auto& r : out["ranking"]) {
-    csv << r["rank"].get<int>() << "," << r["entry"].get<std::string>() << "," << r["kind"].get<std::string>() << ","
-        << r["mean"].get<double>() << "," << r["std"].get<double>();
-    for (double x : r["per_fold"]) csv << "," << x;
-    csv << "\n";
-  }
-  atomic_write(root / "compare.csv", csv.str());
-  return out;
+  return write_results(cfg, entries, labels, tasks, root);
 }
 
 std::string compare_table(const json& r) {

@@ -33,7 +33,7 @@ KeySpec choice(KeySpec k, std::vector<std::string> c) {
   return k;
 }
 
-
+// shape: table (every key of the schema, with its type, default and help)
 std::vector<KeySpec> build() {
   using T = Type;
   const std::vector<std::string> modes = {"auto", "min", "max"};

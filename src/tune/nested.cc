@@ -46,14 +46,6 @@ void check_inner_plans(const config::Config& icfg, const Dataset& labels, const 
   }
 }
 
-// The best complete trial: the best value, the first in trial order among ties.
-const TrialState* best_of(const std::vector<TrialState>& trials, bool maximize) {
-  const TrialState* best = nullptr;
-  for (const auto& t : trials)
-    if (t.state == "complete" && (!best || (maximize ? t.value > best->value : t.value < best->value))) best = &t;
-  return best;
-}
-
 // How stable the choice is across outer folds: per parameter, how often each
 // value was chosen; and the share of outer folds that chose the most common
 // whole configuration.
@@ -104,7 +96,7 @@ struct Nested {
       claimed[k] = true;
       if (refit_claims[k]->next() != 0) continue;  // another group retrains it
       const auto trials = studies[k]->trials();
-      const TrialState* best = best_of(trials, studies[k]->maximize());
+      const TrialState* best = best_trial(trials, studies[k]->maximize());
       json task = {{"kind", "refit"}, {"outer", k}};
       if (best) task.update({{"trial", best->number}, {"value", best->value}, {"params", best->params}});
       return task.dump();
@@ -113,20 +105,11 @@ struct Nested {
   }
 };
 
-}  // namespace
-
-json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
-  TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 data file");
-  Communicator& world = job.world;
-  const Dataset labels = read_labels(cfg.get_string("data.path"));
-  const config::Config icfg = inner_config(cfg);
-  Nested n{outer_config(cfg), {}, {}, {}, {}, {}};
-  std::vector<std::string> warnings;
-  n.outer = cv::plan(n.ocfg, labels, &warnings);
-  check_inner_plans(icfg, labels, n.outer, &warnings);
-  check_study(icfg);  // before the folder exists
-
-  jobs::JobFolder folder;  // locked by world rank 0 while the job runs
+// The job folder (locked), one study per outer fold with this session's
+// claim on it, and the refit counters (collective over the world).
+void open_studies(const config::Config& cfg, const config::Config& icfg, Communicator& world,
+                  const std::vector<std::string>& warnings, Nested& n, jobs::JobFolder& folder,
+                  std::vector<std::unique_ptr<SessionLock>>& alive) {
   std::string dir, session;
   if (world.rank() == 0) {
     for (const auto& w : warnings) spdlog::warn("cv.method {}: {}", cfg.get_string("cv.method"), w);
@@ -138,7 +121,6 @@ json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
   }
   n.run_dir = broadcast_string(world, dir);
   session = broadcast_string(world, session);
-  std::vector<std::unique_ptr<SessionLock>> alive;  // this session's claim on each study while it lives
   for (const auto& o : n.outer) {
     n.studies.push_back(std::make_unique<Study>(icfg, n.run_dir / "studies" / o.name, session, o.train));
     n.refit_claims.push_back(world.make_counter());
@@ -157,6 +139,45 @@ json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
                  n.outer.size(), n.studies.front()->n_trials(), cfg.get_int("cv.inner_n_splits"), n.run_dir.string(),
                  done ? " (resuming: " + std::to_string(done) + " outer fold(s) done)" : std::string());
   }
+
+}
+
+// cv_results.json: the outer folds' scores, with each fold's chosen trial and
+// how stable the choice is (world rank 0).
+json write_results(const config::Config& cfg, const Nested& n, const Dataset& labels) {
+  json per_fold = json::array();
+  std::vector<json> chosen;
+  for (size_t k = 0; k < n.outer.size(); ++k) {
+    const json r = json::parse(read_file(n.result(k)));
+    chosen.push_back(r["best_params"]);
+    per_fold.push_back({{"outer", k}, {"best_params", r["best_params"]}, {"best_trial", r["best_trial"]},
+                        {"best_inner_value", r["best_inner_value"]},
+                        {"study", (fs::path("studies") / n.outer[k].name).string()}});
+  }
+  json extra = {{"nested", per_fold},
+                {"nested_tuning", {{"objective", cfg.get_string("tuning.objective")},
+                                   {"inner_n_splits", cfg.get_int("cv.inner_n_splits")},
+                                   {"sampler", cfg.get_string("tuning.sampler")},
+                                   {"stability", stability(chosen)}}}};
+  return cv::aggregate(n.ocfg, labels, n.outer, n.run_dir, extra);
+}
+
+}  // namespace
+
+json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
+  TF_CHECK_INPUT(!cfg.get_string("data.path").empty(), "data.path: empty; give the HDF5 data file");
+  Communicator& world = job.world;
+  const Dataset labels = read_labels(cfg.get_string("data.path"));
+  const config::Config icfg = inner_config(cfg);
+  Nested n{outer_config(cfg), {}, {}, {}, {}, {}};
+  std::vector<std::string> warnings;
+  n.outer = cv::plan(n.ocfg, labels, &warnings);
+  check_inner_plans(icfg, labels, n.outer, &warnings);
+  check_study(icfg);  // before the folder exists
+
+  jobs::JobFolder folder;  // locked by world rank 0 while the job runs
+  std::vector<std::unique_ptr<SessionLock>> alive;  // this session's claim on each study while it lives
+  open_studies(cfg, icfg, world, warnings, n, folder, alive);
 
   json finish, record;
   auto t0 = std::chrono::steady_clock::now();
@@ -212,21 +233,7 @@ json run_nested_cv(const config::Config& cfg, const jobs::Job& job) {
   n.refit_claims.clear();
   if (world.rank() != 0) return {};
 
-  json per_fold = json::array();
-  std::vector<json> chosen;
-  for (size_t k = 0; k < n.outer.size(); ++k) {
-    const json r = json::parse(read_file(n.result(k)));
-    chosen.push_back(r["best_params"]);
-    per_fold.push_back({{"outer", k}, {"best_params", r["best_params"]}, {"best_trial", r["best_trial"]},
-                        {"best_inner_value", r["best_inner_value"]},
-                        {"study", (fs::path("studies") / n.outer[k].name).string()}});
-  }
-  json extra = {{"nested", per_fold},
-                {"nested_tuning", {{"objective", cfg.get_string("tuning.objective")},
-                                   {"inner_n_splits", cfg.get_int("cv.inner_n_splits")},
-                                   {"sampler", cfg.get_string("tuning.sampler")},
-                                   {"stability", stability(chosen)}}}};
-  return cv::aggregate(n.ocfg, labels, n.outer, n.run_dir, extra);
+  return write_results(cfg, n, labels);
 }
 
 }  // namespace tf::tune

@@ -85,10 +85,13 @@ def main():
     for path in sorted(root.rglob("*")):
         if path.suffix not in (".cc", ".h", ".cu"):
             continue
-        lines = path.read_text(encoding="utf-8").count("\n")
+        raw = path.read_text(encoding="utf-8").split("\n")
+        lines = len(raw) - 1
         if lines > max_file:
             bad.append(f"{path}: {lines} lines (at most {max_file})")
         for name, start, end in functions(path):
+            if any("shape: table" in raw[i] for i in range(max(0, start - 4), start)):
+                continue
             if end - start + 1 > max_fn:
                 bad.append(f"{path}:{start}: function of {end - start + 1} lines (at most {max_fn}): {name}")
     for b in bad:
