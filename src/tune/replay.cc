@@ -179,4 +179,11 @@ std::vector<std::string> lost_results(const StudyState& s, const std::vector<int
   return v;
 }
 
+const TrialState* best_trial(const std::vector<TrialState>& trials, bool maximize) {
+  const TrialState* best = nullptr;
+  for (const auto& t : trials)
+    if (t.state == "complete" && (!best || (maximize ? t.value > best->value : t.value < best->value))) best = &t;
+  return best;
+}
+
 }  // namespace tf::tune

@@ -38,6 +38,10 @@ struct StudyState {
   int consecutive_failures = 0;               // finished trials failed in a row, latest last
 };
 
+// The study's best trial: the best value among complete trials, the first
+// in trial order among ties (GridSearchCV's rule); nullptr when none is complete.
+const TrialState* best_trial(const std::vector<TrialState>& trials, bool maximize);
+
 // Replays lines one at a time (the journal feeds the lines appended since).
 class Replay {
  public:

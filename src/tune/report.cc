@@ -34,7 +34,7 @@ json write_outputs(const fs::path& dir, const config::Config& cfg) {
   for (const auto& k : keys) csv << "," << k;
   csv << ",reason\n";
   csv.precision(10);
-  const TrialState* best = nullptr;
+  const TrialState* best = best_trial(trials, maximize);
   json counts = {{"complete", 0}, {"pruned", 0}, {"failed", 0}, {"running", 0}};
   for (const auto& t : trials) {
     counts[t.state] = counts[t.state].get<int>() + 1;
@@ -53,7 +53,6 @@ json write_outputs(const fs::path& dir, const config::Config& cfg) {
     std::replace(reason.begin(), reason.end(), ',', ';');
     std::replace(reason.begin(), reason.end(), '\n', ' ');
     csv << "," << reason << "\n";
-    if (t.state == "complete" && (!best || (maximize ? t.value > best->value : t.value < best->value))) best = &t;
   }
   atomic_write(dir / "trials.csv", csv.str());
   json summary = {{"study", dir.string()}, {"objective", cfg.get_string("tuning.objective")},

@@ -45,10 +45,6 @@ bool objective_maximizes(const config::Config& cfg) {
 
 namespace {
 
-// The study as the journal's replay tells it (tune/replay.h).
-using View = StudyState;
-const View& view_of(const View& v) { return v; }
-
 
 // One cross-validated trial: folds in order on this group, each with the
 // pruner (compared fold by fold). With tuning.cv_early_stop, after each fold
@@ -65,11 +61,13 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
   json out;
   for (size_t k = 0; k < tasks.size(); ++k) {
     pruner.set_fold(static_cast<int64_t>(k));
+    // A fold finished by an interrupted attempt of this trial: the group's
+    // first rank decides (ranks on other nodes may not see the file yet).
     const fs::path fold_summary = tdir / tasks[k].name / "summary.json";
-    if (fs::exists(fold_summary)) {  // finished by an interrupted attempt of this trial
-      std::string text;
-      if (group.rank() == 0) text = read_file(fold_summary);
-      text = broadcast_string(group, text);
+    std::string text;
+    if (group.rank() == 0 && fs::exists(fold_summary)) text = read_file(fold_summary);
+    text = broadcast_string(group, text);
+    if (!text.empty()) {
       scores.push_back(json::parse(text)["test"][metric].get<double>());
     } else {
       TrainOutput fo = cv::train_task(tcfg, group, labels, tasks[k], tdir / tasks[k].name, {&pruner});
@@ -80,10 +78,9 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
     int32_t hopeless = 0;
     if (group.rank() == 0 && k + 1 < tasks.size() && tcfg.get_bool("tuning.cv_early_stop")) {
       Journal::Lock lock(journal);
-      View v = view_of(journal.read());
-      double best = maximize ? -INFINITY : INFINITY;
-      for (const auto& t : v.trials)
-        if (t.state == "complete") best = maximize ? std::max(best, t.value) : std::min(best, t.value);
+      StudyState v = journal.read();
+      const TrialState* leader = best_trial(v.trials, maximize);
+      const double best = leader ? leader->value : NAN;
       double sum = 0;
       for (double x : scores) sum += x;
       double bound = (sum + ideal * static_cast<double>(tasks.size() - k - 1)) / static_cast<double>(tasks.size());
@@ -111,14 +108,11 @@ json cv_trial(const config::Config& tcfg, Communicator& group, const fs::path& t
 
 // One line of progress after each trial: counts by state, the best so far,
 // and the time left at this session's pace.
-std::string progress_line(const View& v, const jobs::Progress& progress, bool maximize) {
+std::string progress_line(const StudyState& v, const jobs::Progress& progress, bool maximize) {
   int64_t complete = 0, pruned = 0, failed = 0, running = 0;
-  const TrialState* best = nullptr;
+  const TrialState* best = best_trial(v.trials, maximize);
   for (const auto& t : v.trials) {
-    if (t.state == "complete") {
-      ++complete;
-      if (!best || (maximize ? t.value > best->value : t.value < best->value)) best = &t;
-    }
+    complete += t.state == "complete";
     pruned += t.state == "pruned";
     failed += t.state == "failed";
     running += t.state == "running";
@@ -135,7 +129,7 @@ std::filesystem::path study_dir(const config::Config& cfg) { return jobs::job_di
 std::vector<TrialState> load_trials(const fs::path& dir) {
   Journal j(dir / "study.jsonl");
   Journal::Lock lock(j);
-  return view_of(j.read()).trials;
+  return j.read().trials;
 }
 
 namespace {
@@ -180,7 +174,7 @@ Study::~Study() = default;
 
 std::vector<TrialState> Study::trials() const {
   Journal::Lock lock(journal_);
-  return view_of(journal_.read()).trials;
+  return journal_.read().trials;
 }
 
 bool Study::stopped_by_failures(int consecutive) const {
@@ -189,7 +183,7 @@ bool Study::stopped_by_failures(int consecutive) const {
 
 std::string Study::pick(int group_id) {
   Journal::Lock lock(journal_);
-  View v = view_of(journal_.read());
+  StudyState v = journal_.read();
   json start;
   if (stopped_by_failures(v.consecutive_failures)) {
     spdlog::error("study {} stops: {} trials failed in a row (tuning.max_consecutive_failures)", dir_.string(),
@@ -222,7 +216,7 @@ std::string Study::pick(int group_id) {
 
 bool Study::finished() const {
   Journal::Lock lock(journal_);
-  View v = view_of(journal_.read());
+  StudyState v = journal_.read();
   for (const auto& t : v.trials)
     if (t.state == "running") return false;
   if (stopped_by_failures(v.consecutive_failures)) return true;
@@ -234,7 +228,7 @@ json Study::run(Communicator& work, const json& start) const {
   const int64_t number = start["trial"];
   const std::string objective = cfg_.get_string("tuning.objective");
   json finish;
-  Pruner pruner(journal_, work, number, cfg_, plan_.maximize, [this] { return view_of(journal_.read()).trials; });
+  Pruner pruner(journal_, work, number, cfg_, plan_.maximize, [this] { return journal_.read().trials; });
   config::Config tcfg = config::apply(cfg_, start["params"]);
   const fs::path tdir = dir_ / "trials" / trial_name(number);
   const std::string metric = objective.substr(4);  // val_<metric> or val_loss
@@ -299,7 +293,7 @@ json run_study(const config::Config& cfg, const jobs::Job& job) {
     Journal::Lock lock(study.journal());
     check_results_kept(study.journal(), study.journal().read(), sdir);  // exit 2 rather than rerun over results
     int64_t done = 0;
-    for (const auto& t : view_of(study.journal().read()).trials) done += t.state != "running";
+    for (const auto& t : study.journal().read().trials) done += t.state != "running";
     study.journal().append({{"op", "session"}, {"session", study.session()}, {"time", now_s()}, {"ranks", world.size()}});
     spdlog::info("study {}: {} sampler, {} trial(s), objective {} ({}){}", sdir.string(),
                  cfg.get_string("tuning.sampler"), study.n_trials(), objective,
@@ -317,7 +311,7 @@ json run_study(const config::Config& cfg, const jobs::Job& job) {
     if (group.rank() != 0) return;
     study.record(start, fields, job.group_id,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    spdlog::info("{}", progress_line(view_of(study.journal().read()), progress, study.maximize()));
+    spdlog::info("{}", progress_line(study.journal().read(), progress, study.maximize()));
   };
   jobs::WorkQueue queue(job);
   queue.run({[&] { return study.pick(job.group_id); },
