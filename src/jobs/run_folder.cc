@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "jobs/same_program.h"
 
 namespace tf::jobs {
 
@@ -125,8 +126,7 @@ fs::path job_dir(const config::Config& cfg, const std::string& prefix) {
   std::string id = cfg.get_string("experiment.run_id");
   if (id.empty()) {
     const std::string yaml = cfg.to_yaml();
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a
-    for (unsigned char c : yaml) h = (h ^ c) * 1099511628211ULL;
+    const uint64_t h = text_hash(yaml);
     char buf[32];
     std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(h & 0xffffffffffffULL));
     id = prefix + buf;

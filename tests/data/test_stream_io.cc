@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 #include <random>
 
 #include "core/error.h"
 #include "data/batch_stream.h"
+#include "data/cache_budget.h"
 #include "data/h5io.h"
 #include "data/normalizer.h"
 #include "data/row_source.h"
@@ -98,6 +100,29 @@ TEST(StreamIo, NormaliserSumsFromChunksEqualTheWholeSums) {
   MemoryRows rows(d);
   for_each_chunk(rows, 0, d.n, 10, [&](int64_t, const Dataset& c) { Normalizer::add_sums(c, sums); });
   EXPECT_EQ(sums, Normalizer::partial_sums(d));
+}
+
+// data.cache_mb's default: half of the node's available memory, shared by
+// the ranks on the node; under srun without --ntasks-per-node only
+// SLURM_STEP_TASKS_PER_NODE tells how many there are ("4(x2)", "1,3").
+TEST(CacheBudget, DefaultSharesHalfTheAvailableMemoryAmongTheNodesRanks) {
+  EXPECT_EQ(cache_budget_bytes(0), 0);
+  EXPECT_EQ(cache_budget_bytes(5), int64_t{5} << 20);
+  for (const char* v : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_STEP_TASKS_PER_NODE", "SLURM_NTASKS_PER_NODE"})
+    ::unsetenv(v);
+  const double one = static_cast<double>(cache_budget_bytes(-1));
+  ::setenv("SLURM_STEP_TASKS_PER_NODE", "4(x2)", 1);
+  const double four = static_cast<double>(cache_budget_bytes(-1));
+  ::setenv("SLURM_STEP_TASKS_PER_NODE", "1,3", 1);
+  const double three = static_cast<double>(cache_budget_bytes(-1));
+  ::unsetenv("SLURM_STEP_TASKS_PER_NODE");
+  ::setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "2", 1);
+  const double two = static_cast<double>(cache_budget_bytes(-1));
+  ::unsetenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  ASSERT_GT(one, 0);
+  EXPECT_NEAR(four / one, 0.25, 0.03);  // available memory moves a little between calls
+  EXPECT_NEAR(three / one, 1.0 / 3, 0.03);
+  EXPECT_NEAR(two / one, 0.5, 0.03);
 }
 
 }  // namespace tf
