@@ -1,11 +1,16 @@
-// Failure injection, a test hook: makes one rank fail at the start of one task
-// of a job, to test that the group decides together (see jobs/queue.h).
+// Failure injection, a test hook: makes one rank fail at one point of a job,
+// to test that a group decides together (see jobs/queue.h). Two points:
 //
-//   TRAINFLEET_FAULT_INJECT=rank:1,task:0
+//   TRAINFLEET_FAULT_INJECT=rank:1,task:0    world rank 1 fails at the start of
+//                                            its group's first task (tasks
+//                                            counted from 0 per group);
+//   TRAINFLEET_FAULT_INJECT=rank:1,epoch:4   rank 1 of a training group fails
+//                                            halfway through epoch 4 (from 1),
+//                                            while its peers are in the
+//                                            gradient all-reduce.
 //
-// fails world rank 1 at the start of its group's first task (tasks counted
-// from 0 per group). Unset (always, in production) it does nothing. This is
-// the only place that reads the variable.
+// Unset (always, in production) it does nothing. This is the only place that
+// reads the variable.
 #pragma once
 
 #include <cstdint>
@@ -15,5 +20,11 @@ namespace tf::jobs {
 // Throws Error("injected fault ...") when TRAINFLEET_FAULT_INJECT names this
 // world rank and this task; BadInput when the variable is malformed.
 void maybe_inject_fault(int world_rank, int64_t task);
+
+// The epoch in which group rank `group_rank` is to fail (-1: none).
+int64_t injected_fault_epoch(int group_rank);
+
+// Throws the injected fault's Error, naming `where`.
+[[noreturn]] void throw_injected_fault(const char* where);
 
 }  // namespace tf::jobs

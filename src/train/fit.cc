@@ -8,10 +8,10 @@
 #include "train/epoch_rows.h"
 #include "train/fit_parts.h"
 #include "train/trainer_impl.h"
+#include "jobs/fault.h"
 
 namespace tf {
 
-using trainer_detail::fail_at;
 using trainer_detail::signal_at;
 
 namespace {
@@ -29,7 +29,7 @@ struct FitLoop {
   CallbackSet cbs;
   std::vector<Callback*> all_cbs;
   int64_t step_every = 0;  // the finest step interval a callback asks for
-  std::pair<int, int64_t> fail = fail_at();
+  const int64_t fail_epoch = jobs::injected_fault_epoch(t.comm.rank());  // a test hook (jobs/fault.h)
   std::pair<int64_t, int64_t> sig_at = signal_at();
   FitResult result;
   Clock::time_point t_fit = Clock::now(), last_resume = Clock::now();
@@ -58,10 +58,7 @@ struct FitLoop {
 
   // One optimizer step on this rank's rows of global step b.
   void train_step(int64_t epoch, int64_t b, EpochStats& stats) {
-    if (fail.first == t.comm.rank() && fail.second == epoch && b == rows.steps() / 2)
-      throw Error("injected failure on group rank " + std::to_string(t.comm.rank()) + " at epoch " +
-                      std::to_string(epoch) + " (TRAINFLEET_FAIL_AT)",
-                  __FILE__, __LINE__);
+    if (epoch == fail_epoch && b == rows.steps() / 2) jobs::throw_injected_fault("halfway through an epoch");
     const EpochRows::Share s = rows.share(b);
     const int64_t m = s.hi - s.lo;
     double lr = schedule_lr(t.sched, t.step) * t.scale;

@@ -33,17 +33,6 @@ namespace trainer_detail {
 using Clock = std::chrono::steady_clock;
 inline double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Test hook: TRAINFLEET_FAIL_AT="RANK:EPOCH" makes group rank RANK throw in the
-// middle of epoch EPOCH, to exercise the failure path of multi-rank jobs.
-inline std::pair<int, int64_t> fail_at() {
-  const char* v = std::getenv("TRAINFLEET_FAIL_AT");
-  if (!v) return {-1, -1};
-  int r = -1;
-  long long e = -1;
-  if (std::sscanf(v, "%d:%lld", &r, &e) != 2) return {-1, -1};
-  return {r, e};
-}
-
 // Test hook: TRAINFLEET_SIGNAL_AT="EPOCH:STEP" makes group rank 0 raise
 // SIGUSR1 after step STEP of epoch EPOCH (0: at the end of the epoch), to
 // exercise the stop-checkpoint-resume path at an exact point.

@@ -15,34 +15,15 @@
 #include "comm/communicator.h"
 #include "core/fs.h"
 #include "train/trainer.h"
+#include "shell.h"
 #include "test_util.h"
 
 namespace tf {
 
 namespace {
-struct Shell {
-  int exit_code = -1;
-  std::string output;
-  double seconds = 0;
-};
-
-Shell sh(const std::string& cmd, const fs::path& cwd) {
-  Shell r;
-  auto t0 = std::chrono::steady_clock::now();
-  std::string full = "cd '" + cwd.string() +
-                     "' && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 && " + cmd + " 2>&1";
-  FILE* p = ::popen(full.c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = ::pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
-}
-
-std::string mpirun(int n) { return "mpirun -np " + std::to_string(n) + " --oversubscribe --bind-to none "; }
-std::string bin() { return std::string("'") + TF_BINARY + "'"; }
+using test::sh;
+using test::bin;
+using test::mpirun;
 
 // history.csv without the timing columns (time_s, samples_per_s).
 std::string history_without_timing(const fs::path& run) {
@@ -138,12 +119,12 @@ TEST_F(MpiCli, LauncherSingleNodeModeRunsFourRanks) {
 // the last good checkpoint is intact.
 TEST_F(MpiCli, FailingRankAbortsTheJobAndKeepsTheGoodCheckpoint) {
   write_config(tmp / "a.yaml", "a", "cnn1d", 6);
-  auto r = sh("TRAINFLEET_FAIL_AT=1:4 " + mpirun(2) + bin() +
+  auto r = sh("TRAINFLEET_FAULT_INJECT=rank:1,epoch:4 " + mpirun(2) + bin() +
                   " train a.yaml --set training.callbacks.checkpoint_save_best_only=false",
               tmp.path());
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_LT(r.seconds, 30.0);
-  EXPECT_NE(r.output.find("injected failure on group rank 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("injected fault halfway through an epoch"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rank 1 failed"), std::string::npos) << r.output;
   fs::path run = only_run(tmp / "runs/a");
   EXPECT_FALSE(fs::exists(run / "model.pt"));  // the run did not finish

@@ -14,36 +14,15 @@
 #include <sstream>
 
 #include "core/fs.h"
+#include "shell.h"
 #include "test_util.h"
 
 namespace tf {
 
 namespace {
-struct Shell {
-  int exit_code = -1;
-  std::string output;
-  double seconds = 0;
-};
-
-Shell sh(const std::string& cmd, const fs::path& cwd) {
-  Shell r;
-  auto t0 = std::chrono::steady_clock::now();
-  std::string full = "cd '" + cwd.string() +
-                     "' && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 && " + cmd + " 2>&1";
-  FILE* p = ::popen(full.c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = ::pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
-}
-
-std::string bin() { return std::string("'") + TF_BINARY + "'"; }
-std::string mpirun(const std::string& env = "") {
-  return "mpirun -np 2 --oversubscribe --bind-to none " + (env.empty() ? "" : "-x " + env + " ");
-}
+using test::sh;
+using test::bin;
+using test::mpirun;
 
 // The collective timeout of these jobs: a rank left waiting would fail only after it.
 constexpr double kTimeout = 40;
@@ -70,7 +49,7 @@ class JobsMpi : public ::testing::Test {
 }  // namespace
 
 TEST_F(JobsMpi, AFailureOnRankOneFailsTheTrialOnBothRanksAndTheStudyGoesOn) {
-  auto r = sh(mpirun("TRAINFLEET_FAULT_INJECT=rank:1,task:0") + bin() + " tune tune.yaml --ranks-per-run 2 --threads 1",
+  auto r = sh(mpirun(2, "TRAINFLEET_FAULT_INJECT=rank:1,task:0") + bin() + " tune tune.yaml --ranks-per-run 2 --threads 1",
               tmp.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_LT(r.seconds, kTimeout) << "a rank waited for the collective timeout\n" << r.output;
@@ -92,9 +71,9 @@ TEST_F(JobsMpi, AFailureOnRankOneFailsTheTrialOnBothRanksAndTheStudyGoesOn) {
 }
 
 // The harder case: rank 1 throws mid-epoch while rank 0 waits in a gradient
-// all-reduce (the trainer's TRAINFLEET_FAIL_AT hook): still one decision, at once.
+// all-reduce (the trainer's fault injection at an epoch): still one decision, at once.
 TEST_F(JobsMpi, AFailureOnRankOneMidEpochFailsEveryTrialWithoutWaiting) {
-  auto r = sh(mpirun("TRAINFLEET_FAIL_AT=1:1") + bin() + " tune tune.yaml --ranks-per-run 2 --threads 1", tmp.path());
+  auto r = sh(mpirun(2, "TRAINFLEET_FAULT_INJECT=rank:1,epoch:1") + bin() + " tune tune.yaml --ranks-per-run 2 --threads 1", tmp.path());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_LT(r.seconds, kTimeout) << "a rank waited for the collective timeout\n" << r.output;
   const std::string journal = read_file(tmp / "runs/tune/s/study.jsonl");
@@ -102,12 +81,12 @@ TEST_F(JobsMpi, AFailureOnRankOneMidEpochFailsEveryTrialWithoutWaiting) {
   for (size_t p = journal.find("\"state\":\"failed\""); p != std::string::npos; p = journal.find("\"state\":\"failed\"", p + 1))
     ++failed;
   EXPECT_EQ(failed, 3u) << journal;
-  EXPECT_NE(journal.find("rank 1 failed: injected failure on group rank 1"), std::string::npos) << journal;
+  EXPECT_NE(journal.find("rank 1 failed: injected fault halfway through an epoch"), std::string::npos) << journal;
   EXPECT_EQ(journal.find("\"state\":\"complete\""), std::string::npos) << journal;
 }
 
 TEST_F(JobsMpi, AFailureOnRankOneAbortsTheCvNamingRankOne) {
-  auto r = sh(mpirun("TRAINFLEET_FAULT_INJECT=rank:1,task:0") + bin() + " cv cv.yaml --ranks-per-run 2 --threads 1",
+  auto r = sh(mpirun(2, "TRAINFLEET_FAULT_INJECT=rank:1,task:0") + bin() + " cv cv.yaml --ranks-per-run 2 --threads 1",
               tmp.path());
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_LT(r.seconds, kTimeout) << "a rank waited for the collective timeout\n" << r.output;
@@ -115,7 +94,7 @@ TEST_F(JobsMpi, AFailureOnRankOneAbortsTheCvNamingRankOne) {
   EXPECT_EQ(r.output.find("did not complete within"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(tmp / "runs/cv/c/folds/fold_00.json")) << "the failed fold was recorded as done";
   // The same command without the fault: the CV runs in the same folder (its lock was let go).
-  r = sh(mpirun() + bin() + " cv cv.yaml --ranks-per-run 2 --threads 1", tmp.path());
+  r = sh(mpirun(2) + bin() + " cv cv.yaml --ranks-per-run 2 --threads 1", tmp.path());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(tmp / "runs/cv/c/cv_results.json"));
 }

@@ -10,6 +10,7 @@
 #include "comm/communicator.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "jobs/fault.h"
 #include "jobs/queue.h"
 
 namespace tf::jobs {
@@ -83,6 +84,19 @@ TEST(WorkQueue, AStopBetweenTasksOrInsideOneEndsWithPreempted) {
   } catch (const Preempted& e) {
     EXPECT_EQ(std::string(e.what()), "stopped at epoch 2");
   }
+}
+
+TEST(WorkQueue, TheFaultHookHasTwoFormsAndRefusesOthers) {
+  ::setenv("TRAINFLEET_FAULT_INJECT", "rank:1,epoch:3", 1);
+  EXPECT_EQ(injected_fault_epoch(1), 3);
+  EXPECT_EQ(injected_fault_epoch(0), -1);
+  EXPECT_NO_THROW(maybe_inject_fault(1, 3));  // an epoch fault is no task fault
+  for (const char* bad : {"rank:1,when:3", "rank:1,task:2x", "1:4", "rank:x,task:0"}) {
+    ::setenv("TRAINFLEET_FAULT_INJECT", bad, 1);
+    EXPECT_THROW(injected_fault_epoch(0), BadInput) << bad;
+  }
+  ::unsetenv("TRAINFLEET_FAULT_INJECT");
+  EXPECT_EQ(injected_fault_epoch(1), -1);
 }
 
 TEST(WorkQueue, TheFaultInjectionHookFailsTheNamedRankAndTask) {
