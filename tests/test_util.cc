@@ -1,8 +1,10 @@
 #include "test_util.h"
+#include "shell.h"
 
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -32,19 +34,32 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-CliResult run_cli(const std::string& args, const std::filesystem::path& cwd) {
-  std::string cmd;
-  if (!cwd.empty()) cmd = "cd '" + cwd.string() + "' && ";
-  cmd += std::string("'") + TF_BINARY + "' " + args + " 2>&1";
-  CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
+ShellResult sh(const std::string& cmd, const std::filesystem::path& cwd) {
+  std::string full = "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 && ";
+  if (!cwd.empty()) full += "cd '" + cwd.string() + "' && ";
+  full += cmd + " 2>&1";
+  ShellResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  FILE* p = ::popen(full.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf;
   size_t n;
   while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = ::pclose(p);
+  const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+std::string bin() { return std::string("'") + TF_BINARY + "'"; }
+
+std::string mpirun(int np, const std::string& env) {
+  return "mpirun -np " + std::to_string(np) + " --oversubscribe --bind-to none " + (env.empty() ? "" : "-x " + env + " ");
+}
+
+CliResult run_cli(const std::string& args, const std::filesystem::path& cwd) {
+  ShellResult r = sh(bin() + " " + args, cwd);
+  return {r.exit_code, std::move(r.output)};
 }
 
 std::string trials_without_timing(const std::filesystem::path& csv) {

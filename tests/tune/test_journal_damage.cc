@@ -14,6 +14,7 @@
 #include <map>
 
 #include "core/fs.h"
+#include "shell.h"
 #include "test_util.h"
 #include "tune/replay.h"
 
@@ -38,17 +39,8 @@ tuning:
 
 // The real binary under `timeout`, so that a loop fails the test instead of hanging it.
 test::CliResult run_bounded(const std::string& args, const fs::path& cwd) {
-  const std::string cmd = "cd '" + cwd.string() + "' && timeout -s KILL " + std::to_string(kTimeLimitS) + " '" +
-                          TF_BINARY + "' " + args + " 2>&1";
-  test::CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  test::ShellResult r = test::sh("timeout -s KILL " + std::to_string(kTimeLimitS) + " " + test::bin() + " " + args, cwd);
+  return {r.exit_code, std::move(r.output)};
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -15,13 +15,14 @@
 #include <thread>
 
 #include "core/fs.h"
+#include "shell.h"
 #include "test_util.h"
 
 namespace tf {
 
 namespace {
 
-std::string bin() { return std::string("'") + TF_BINARY + "'"; }
+using test::bin;
 
 // A tiny mlp tuned over two learning rates: 3 outer x 2 inner folds.
 void setup(const test::TempDir& tmp) {
