@@ -33,20 +33,29 @@ namespace {
 // Where the models of a CV, compare or study folder are (empty for other
 // folders), for `evaluate` / `predict` given such a folder.
 std::string model_folders_hint(const fs::path& d) {
-  auto first_under = [](const fs::path& p) {
+  auto under = [](const fs::path& p) {  // sub-folder names, sorted
     std::vector<std::string> names;
     if (fs::is_directory(p))
       for (const auto& e : fs::directory_iterator(p))
         if (e.is_directory()) names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
+    return names;
+  };
+  auto first_under = [&](const fs::path& p) {
+    const auto names = under(p);
     return names.empty() ? std::string("<k>") : names.front();
   };
-  if (fs::exists(d / "study.jsonl"))
-    return fs::exists(d / "retrain" / "model.json")
-               ? "; it is a tuning study: its retrained best model is " + (d / "retrain").string() + "/"
+  if (fs::exists(d / "study.jsonl")) {
+    // `tune --retrain-best` trains into retrain/<run id>/ (the latest last).
+    std::string retrained;
+    for (const auto& name : under(d / "retrain"))
+      if (fs::exists(d / "retrain" / name / "model.json")) retrained = (d / "retrain" / name).string();
+    return !retrained.empty()
+               ? "; it is a tuning study: its retrained best model is " + retrained + "/"
                : "; it is a tuning study: `trainfleet tune CONFIG --retrain-best` trains the best trial into " +
-                     (d / "retrain").string() + "/, and each trial's model is in " +
+                     (d / "retrain").string() + "/<run id>/, and each trial's model is in " +
                      (d / "trials" / first_under(d / "trials")).string() + "/";
+  }
   if (fs::exists(d / "entries"))
     return "; it is a compare folder: each entry's fold models are in " + (d / "entries").string() +
            "/<entry>/folds/<task>/";

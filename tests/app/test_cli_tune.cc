@@ -92,6 +92,14 @@ TEST(Cli, TuneWithEverySamplerWritesTheStudy) {
   r = test::run_cli("tune grid.yaml --set experiment.output_dir=grid --retrain-best", tmp.path());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(tmp / "grid/tune/study/retrain"));
+  // Given the study folder, `evaluate` names the retrained model's folder.
+  r = test::run_cli("evaluate grid/tune/study --data data.h5", tmp.path());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  const std::string hint = "its retrained best model is grid/tune/study/retrain/";
+  const size_t at = r.output.find(hint);
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string id = r.output.substr(at + hint.size(), r.output.find('/', at + hint.size()) - at - hint.size());
+  EXPECT_TRUE(fs::exists(tmp / "grid/tune/study/retrain" / id / "model.pt")) << r.output;
 }
 
 // ASHA and Hyperband stop weak trials at their rungs; the best trial runs to the end.
