@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "config/aliases.h"
+#include "config/limits.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/strings.h"
@@ -246,6 +247,11 @@ Config Config::resolve(const json& user, const std::string& source) {
 Config Config::load(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
   if (!std::filesystem::exists(file)) throw BadInput("config file " + file.string() + " does not exist", __FILE__, __LINE__);
   check_regular_file(file, "config file");
+  const auto bytes = std::filesystem::file_size(file);
+  if (bytes > kMaxConfigBytes)
+    throw BadInput(file.string() + ": " + std::to_string(bytes) + " bytes; a config may have at most " +
+                       std::to_string(kMaxConfigBytes) + " bytes (1 MiB)",
+                   __FILE__, __LINE__);
   json user = parse_text(read_file(file), file.string());
   if (!user.is_object()) throw BadInput(file.string() + ": expected a mapping at the top level", __FILE__, __LINE__);
   for (const auto& o : overrides) apply_override(user, o);

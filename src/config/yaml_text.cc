@@ -1,5 +1,6 @@
 // The YAML text side of the config loader: YAML (or JSON) text to JSON values
 // with budgets on what a document may expand to, and JSON back to YAML text.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -9,10 +10,12 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "config/limits.h"
 #include "core/error.h"
 #include "core/strings.h"
 
@@ -161,10 +164,65 @@ class Converter {
   std::vector<Step> path_;
 };
 
+// ------------------------------------------------------------------ before any node is built
+// yaml-cpp 0.7 never consumes a token that cannot start a node at the top of a
+// document (a stray `,`: the one-byte text "," or "- a\n,"): each call for the
+// next document returns one more empty document starting at that token, and
+// YAML::LoadAll collects them until memory runs out. This pass walks the
+// parser's events without building nodes and stops at a document that starts
+// where the previous one did, or at more documents than the text has bytes
+// (any document after the first consumes at least one byte).
+class DocumentScan : public YAML::EventHandler {
+ public:
+  DocumentScan(const std::string& text, const std::string& source) : text_(text), source_(source) {}
+
+  void run() {
+    std::istringstream in(text_);
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(*this)) {
+    }
+  }
+
+  void OnDocumentStart(const YAML::Mark& m) override {
+    const std::string at = "line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1);
+    if (documents_ > 0 && m.pos == last_start_) {
+      const char c = m.pos >= 0 && static_cast<size_t>(m.pos) < text_.size() ? text_[m.pos] : ' ';
+      throw BadInput(source_ + ": not valid YAML/JSON: " + at + ": `" + std::string(1, c) +
+                         "` cannot start a value here" +
+                         (c == ',' ? " (a `,` separates the entries of a [list] or {mapping})" : ""),
+                     __FILE__, __LINE__);
+    }
+    if (++documents_ > text_.size() + 1)
+      throw BadInput(source_ + ": not valid YAML/JSON: " + at + ": more YAML documents than the text has bytes",
+                     __FILE__, __LINE__);
+    last_start_ = m.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  const std::string& text_;
+  const std::string& source_;
+  size_t documents_ = 0;
+  int last_start_ = -1;
+};
+
 }  // namespace
 
 json parse_text(const std::string& text, const std::string& source) {
+  // A config is small: larger text is refused before yaml-cpp reads it.
+  if (text.size() > kMaxConfigBytes)
+    throw BadInput(source + ": " + std::to_string(text.size()) + " bytes; a config may have at most " +
+                       std::to_string(kMaxConfigBytes) + " bytes (1 MiB)",
+                   __FILE__, __LINE__);
   try {
+    DocumentScan(text, source).run();
     std::vector<YAML::Node> docs = YAML::LoadAll(text);
     for (size_t i = 1; i < docs.size(); ++i)
       if (!docs[i].IsNull())
