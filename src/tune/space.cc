@@ -34,6 +34,53 @@ std::vector<std::string> all_keys() {
   for (const auto& s : config::schema()) k.push_back(s.path);
   return k;
 }
+
+// A float or int parameter: values or low/high, log, step.
+void parse_range(const std::string& path, const std::string& type, const nlohmann::json& spec, Param& p) {
+  p.kind = type == "float" ? Param::Kind::kFloat : Param::Kind::kInt;
+  if (spec.contains("values")) {
+    if (!spec["values"].is_array() || spec["values"].empty()) bad(path, "values: expected a non-empty list");
+    for (const auto& v : spec["values"]) p.choices.push_back(v);
+    p.low = spec["values"].front().get<double>();
+    p.high = spec["values"].back().get<double>();
+  } else {
+    if (!spec.contains("low") || !spec.contains("high") || !spec["low"].is_number() || !spec["high"].is_number())
+      bad(path, "a " + type + " needs numbers low and high");
+    p.low = spec["low"].get<double>();
+    p.high = spec["high"].get<double>();
+    for (const char* end : {"low", "high"})
+      if (!std::isfinite(spec[end].get<double>()))
+        bad(path, std::string(end) + ": expected a finite number, got " + text(spec[end]));
+    if (!(p.low <= p.high)) bad(path, "low must not exceed high");
+  }
+  p.log = spec.value("log", false);
+  if (spec.contains("step")) {
+    const auto& st = spec["step"];
+    if (!st.is_number() || !std::isfinite(st.get<double>()) || st.get<double>() <= 0)
+      bad(path, "step: expected a number > 0, got " + text(st) + " (leave step out for a continuous range)");
+    if (p.kind == Param::Kind::kInt && st.get<double>() != std::floor(st.get<double>()))
+      bad(path, "step: an int parameter needs a whole step, got " + text(st));
+    p.step = st.get<double>();
+  }
+  if (p.log && p.low <= 0) bad(path, "log: true needs low > 0");
+}
+
+// The extremes and every choice must make a valid config.
+void check_probes(const std::string& path, const Param& p, const config::Config& base) {
+  std::vector<nlohmann::json> probes =
+      p.kind == Param::Kind::kCategorical || !p.choices.empty() ? p.choices : std::vector<nlohmann::json>{};
+  if (probes.empty()) {
+    if (p.kind == Param::Kind::kInt) probes = {static_cast<int64_t>(p.low), static_cast<int64_t>(p.high)};
+    else probes = {p.low, p.high};
+  }
+  for (const auto& v : probes) {
+    try {
+      config::apply(base, {{path, v}});
+    } catch (const BadInput& e) {
+      bad(path, "value " + text(v) + " is not valid: " + e.what());
+    }
+  }
+}
 }  // namespace
 
 bool active(const Param& p, const nlohmann::json& params, const config::Config& base) {
@@ -80,32 +127,7 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
     p.path = path;
     std::string type = spec["type"].is_string() ? spec["type"].get<std::string>() : "";
     if (type == "float" || type == "int") {
-      p.kind = type == "float" ? Param::Kind::kFloat : Param::Kind::kInt;
-      if (spec.contains("values")) {
-        if (!spec["values"].is_array() || spec["values"].empty()) bad(path, "values: expected a non-empty list");
-        for (const auto& v : spec["values"]) p.choices.push_back(v);
-        p.low = spec["values"].front().get<double>();
-        p.high = spec["values"].back().get<double>();
-      } else {
-        if (!spec.contains("low") || !spec.contains("high") || !spec["low"].is_number() || !spec["high"].is_number())
-          bad(path, "a " + type + " needs numbers low and high");
-        p.low = spec["low"].get<double>();
-        p.high = spec["high"].get<double>();
-        for (const char* end : {"low", "high"})
-          if (!std::isfinite(spec[end].get<double>()))
-            bad(path, std::string(end) + ": expected a finite number, got " + text(spec[end]));
-        if (!(p.low <= p.high)) bad(path, "low must not exceed high");
-      }
-      p.log = spec.value("log", false);
-      if (spec.contains("step")) {
-        const auto& st = spec["step"];
-        if (!st.is_number() || !std::isfinite(st.get<double>()) || st.get<double>() <= 0)
-          bad(path, "step: expected a number > 0, got " + text(st) + " (leave step out for a continuous range)");
-        if (p.kind == Param::Kind::kInt && st.get<double>() != std::floor(st.get<double>()))
-          bad(path, "step: an int parameter needs a whole step, got " + text(st));
-        p.step = st.get<double>();
-      }
-      if (p.log && p.low <= 0) bad(path, "log: true needs low > 0");
+      parse_range(path, type, spec, p);
     } else if (type == "categorical") {
       p.kind = Param::Kind::kCategorical;
       if (!spec.contains("choices") || !spec["choices"].is_array() || spec["choices"].empty())
@@ -126,20 +148,7 @@ Space parse_space(const nlohmann::json& space, const config::Config& base) {
       if (std::find(known.begin(), known.end(), k.key()) == known.end())
         bad(path, "unknown field " + k.key() + "; expected one of " + join(known));
     }
-    // The extremes and every choice must make a valid config.
-    std::vector<nlohmann::json> probes =
-        p.kind == Param::Kind::kCategorical || !p.choices.empty() ? p.choices : std::vector<nlohmann::json>{};
-    if (probes.empty()) {
-      if (p.kind == Param::Kind::kInt) probes = {static_cast<int64_t>(p.low), static_cast<int64_t>(p.high)};
-      else probes = {p.low, p.high};
-    }
-    for (const auto& v : probes) {
-      try {
-        config::apply(base, {{path, v}});
-      } catch (const BadInput& e) {
-        bad(path, "value " + text(v) + " is not valid: " + e.what());
-      }
-    }
+    check_probes(path, p, base);
     out.push_back(std::move(p));
   }
   // Keys come in sorted order; parameters with a `when` go after the others so

@@ -1,8 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
 
 #include "config/config.h"
+#include "config/limits.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "test_util.h"
@@ -165,6 +171,63 @@ TEST(Config, HostileYamlIsRejectedWithItsLines) {
   // Aliases within the budget still work.
   json ok = parse_text("base: &b {epochs: 2}\ntraining: *b\n", "t");
   EXPECT_EQ(ok["training"]["epochs"], 2);
+}
+
+// A stray `,` where a value should start (fuzz_config's slow input, kept in its
+// corpus) made yaml-cpp return empty documents forever: loading the file grew
+// memory until it failed. The load runs in a child process with a 10-second
+// alarm and a 2 GiB address-space limit, so a regression fails instead of hanging.
+TEST(Config, StrayCommaEndsQuicklyWithTheLine) {
+  const std::string file = (test::source_dir() / "tests/fuzz/corpus/fuzz_config/stray_comma_documents.yaml").string();
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    alarm(10);
+    const rlimit limit{rlim_t{2} << 30, rlim_t{2} << 30};
+    setrlimit(RLIMIT_AS, &limit);
+    int code = 0;
+    std::string msg;
+    try {
+      Config::load(file);
+    } catch (const BadInput& e) {
+      msg = e.what(), code = 2;
+    } catch (const std::exception& e) {
+      msg = e.what(), code = 1;
+    }
+    ssize_t ignored = write(fds[1], msg.data(), msg.size());
+    (void)ignored;
+    _exit(code);
+  }
+  close(fds[1]);
+  std::string msg;
+  char buf[512];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(WIFEXITED(status)) << "the load was killed by signal " << WTERMSIG(status)
+                                 << " (SIGALRM: still parsing after 10 s)";
+  EXPECT_EQ(WEXITSTATUS(status), 2) << msg;
+  EXPECT_NE(msg.find(file + ": not valid YAML/JSON: line 3, column 1: `,` cannot start a value here"),
+            std::string::npos)
+      << msg;
+  EXPECT_LT(seconds, 1.0);
+}
+
+TEST(Config, TextOverOneMebibyteIsRefusedBeforeParsing) {
+  try {
+    parse_text(std::string(kMaxConfigBytes + 1, ' '), "big.yaml");
+    FAIL() << "no error";
+  } catch (const BadInput& e) {
+    EXPECT_NE(std::string(e.what()).find("big.yaml: 1048577 bytes; a config may have at most 1048576 bytes"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Config, ReadmeReferenceIsGeneratedFromTheSchema) {
