@@ -94,13 +94,16 @@ tuning:
     training.learning_rate: {{type: float, low: 1.0e-4, high: 3.0e-2, log: true}}
     model.cnn1d.dropout: {{type: float, low: 0.0, high: 0.6}}
 """
+        rows = []
         for seed in ([] if a.skip_asha else a.asha_seeds.split(",")):
             cfg = base.replace("  seed: 5\n", f"  seed: {seed}\n")
             _, plain = tune(a.binary, cfg + "  pruner: none\n", tmp, f"none{seed}")
             for mr in a.min_resource.split(","):
                 _, asha = tune(a.binary, cfg + f"  pruner: {a.pruner}\n  pruner_min_resource: {mr}\n"
                                "  pruner_reduction_factor: 3\n", tmp, f"asha{seed}_{mr}")
-                report_asha(a, trial_table(plain), trial_table(asha), seed, int(mr))
+                rows.append(report_asha(a, trial_table(plain), trial_table(asha), seed, int(mr)))
+        if rows:
+            asha_table(rows)
         if not a.skip_throughput:
             throughput(a, tmp)
 
@@ -113,15 +116,31 @@ def report_asha(a, plain, asha, seed, min_resource):
     target = p_best - a.target_margin
     p_epochs, q_epochs = epochs_to_target(plain, target), epochs_to_target(asha, target)
     ratio = round(q_epochs / p_epochs, 3) if q_epochs is not None else None
-    print(json.dumps({"benchmark": a.pruner, "min_resource": min_resource, "sampler_seed": int(seed),
+    row = {"benchmark": a.pruner, "min_resource": min_resource, "sampler_seed": int(seed),
                       "trials": a.trials, "epochs_per_trial": a.epochs, "target": round(target, 4),
                       "no_pruning": {"best": round(p_best, 4), "best_trial": p_trial,
                                      "epochs_to_target": p_epochs, "epochs_total": sum(v[0] for v in plain.values())},
                       "pruned": {"best": round(q_best, 4), "best_trial": q_trial, "epochs_to_target": q_epochs,
                                  "epochs_total": sum(v[0] for v in asha.values()),
                                  "per_trial_epochs": [asha[t][0] for t in sorted(asha)]},
-                      "ratio_to_target": ratio, "meets_one_third": ratio is not None and ratio <= 1 / 3}),
-          flush=True)
+                      "ratio_to_target": ratio, "meets_one_third": ratio is not None and ratio <= 1 / 3}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def asha_table(rows):
+    """The JSON lines above as the markdown table of bench/RESULTS.md."""
+    print(f"\n| seed | min resource | best, no pruning | best, {rows[0]['benchmark']} | target | epochs to target, "
+          "no pruning | epochs to target, pruned | ratio | 1/3 goal |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        p, q = r["no_pruning"], r["pruned"]
+        reach = "not reached" if q["epochs_to_target"] is None else q["epochs_to_target"]
+        ratio = "-" if r["ratio_to_target"] is None else f"{r['ratio_to_target']:.3f}"
+        print(f"| {r['sampler_seed']} | {r['min_resource']} | {p['best']:.4f} (trial {p['best_trial']}) "
+              f"| {q['best']:.4f} (trial {q['best_trial']}) | {r['target']:.4f} | {p['epochs_to_target']} of "
+              f"{p['epochs_total']} | {reach} of {q['epochs_total']} | {ratio} | "
+              f"{'met' if r['meets_one_third'] else 'not met'} |")
 
 
 def throughput(a, tmp):

@@ -39,7 +39,25 @@ TEST(Cli, ClassicalModelsTrainEvaluatePredictCrossValidateAndTune) {
       ASSERT_EQ(r.exit_code, 0) << r.output;
       const fs::path run = tmp / "runs/c" / id;
       auto summary = nlohmann::json::parse(read_file(run / "summary.json"));
-      EXPECT_GT(summary["test"]["accuracy"].get<double>(), 0.5) << id;
+      // On summary features, better than always predicting the test rows' most
+      // frequent class (the classes are about 70/10/10/10, so a fixed threshold
+      // such as 0.5 says nothing). On flattened raw windows none of the three
+      // beat that baseline on make-data sets of 240-480 windows, 64-1024 steps,
+      // twelve sites (the SVM did with one site and 1024 steps, 0.688 against
+      // 0.625, where the forest and boosting take minutes each), so there the run
+      // is checked for its files only; the flatten path's numbers are checked
+      // against scikit-learn by tests/cv/test_cv_sklearn_svm.py.
+      const auto& cm = summary["test"]["confusion_matrix"];
+      double rows = 0, majority = 0;
+      for (const auto& row : cm) {
+        double n = 0;
+        for (const auto& c : row) n += c.get<double>();
+        rows += n;
+        majority = std::max(majority, n);
+      }
+      ASSERT_GT(rows, 0) << id;
+      const double baseline = majority / rows, accuracy = summary["test"]["accuracy"].get<double>();
+      if (features == "stats") EXPECT_GT(accuracy, baseline) << id << ": majority-class baseline " << baseline;
       EXPECT_TRUE(fs::exists(run / "features.json"));
       auto ev = test::run_cli("evaluate runs/c/" + id + " --data data.h5 --out " + id + ".json", tmp.path());
       ASSERT_EQ(ev.exit_code, 0) << ev.output;

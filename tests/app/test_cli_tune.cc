@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "core/fs.h"
 #include "test_util.h"
@@ -102,28 +103,124 @@ TEST(Cli, TuneWithEverySamplerWritesTheStudy) {
   EXPECT_TRUE(fs::exists(tmp / "grid/tune/study/retrain" / id / "model.pt")) << r.output;
 }
 
-// ASHA and Hyperband stop weak trials at their rungs; the best trial runs to the end.
+namespace {
+// One study's journal as the test reads it: per trial its reports
+// (epoch -> value, in journal order), its finish state, and all reports in
+// the order they were written.
+struct StudyRun {
+  std::vector<std::tuple<int64_t, int64_t, double>> reports;  // (trial, epoch, value)
+  std::map<int64_t, std::string> state;
+  std::map<int64_t, int64_t> last_epoch;
+};
+
+StudyRun read_study(const fs::path& dir) {
+  StudyRun s;
+  std::istringstream journal(read_file(dir / "study.jsonl"));
+  for (std::string line; std::getline(journal, line);) {
+    const auto rec = nlohmann::json::parse(line.substr(0, line.rfind('\t')));
+    if (rec.at("op") == "report") {
+      s.reports.emplace_back(rec.at("trial").get<int64_t>(), rec.at("epoch").get<int64_t>(), rec.at("value").get<double>());
+      s.last_epoch[rec.at("trial").get<int64_t>()] = rec.at("epoch").get<int64_t>();
+    }
+    if (rec.at("op") == "finish") s.state[rec.at("trial").get<int64_t>()] = rec.at("state").get<std::string>();
+  }
+  return s;
+}
+
+// Where each trial should stop, written out from the successive-halving rule
+// of src/tune/pruner.h (Optuna's SuccessiveHalvingPruner), replayed over the
+// reports in the order the single group wrote them. The objective is val_loss
+// (minimised). Trial t is in bracket b = t mod brackets, whose rungs are at
+// min_resource * factor^(b + k) epochs. At a rung, the trial's value joins the
+// values reported there by its bracket so far (its own included); sorted
+// best first, the cut is the value at index max(0, count / factor - 1), and
+// the trial stops when the cut is strictly better than its value. Returns,
+// per trial, the epoch it should stop at: the rung where it is pruned, or
+// `epochs` (complete) when it passes every rung.
+struct Expected {
+  std::map<int64_t, int64_t> stop;
+  std::map<int64_t, bool> pruned;
+};
+Expected successive_halving(const StudyRun& run, int64_t brackets, int64_t min_resource, int64_t factor,
+                            int64_t epochs) {
+  Expected x;
+  std::map<std::pair<int64_t, int64_t>, std::vector<double>> at_rung;  // (bracket, epoch) -> values
+  for (const auto& [t, e, v] : run.reports) {
+    if (!x.stop.count(t)) x.stop[t] = epochs, x.pruned[t] = false;
+    if (x.pruned[t]) continue;  // reports after a stop: the product went on, the comparison below shows it
+    const int64_t b = t % brackets;
+    auto& values = at_rung[{b, e}];
+    values.push_back(v);
+    int64_t rung = min_resource;
+    for (int64_t s = 0; s < b; ++s) rung *= factor;
+    while (rung < e) rung *= factor;
+    if (rung != e) continue;  // not a rung of this bracket
+    std::vector<double> sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    const int64_t idx = std::max<int64_t>(0, static_cast<int64_t>(sorted.size()) / factor - 1);
+    if (sorted[static_cast<size_t>(idx)] < v) x.stop[t] = e, x.pruned[t] = true;
+  }
+  return x;
+}
+}  // namespace
+
+// ASHA and Hyperband stop trials at the rungs the successive-halving rule
+// gives for their values, the best trial runs all epochs, and Hyperband's
+// brackets (first rungs at 1, 3 and 9 epochs) stop other trials than ASHA.
 TEST(Cli, AshaAndHyperbandPruneAtRungs) {
   test::TempDir tmp;
   ASSERT_EQ(test::run_cli("make-data --out data.h5 --samples 120 --steps 64", tmp.path()).exit_code, 0);
+  std::map<std::string, Expected> replayed;
+  std::map<std::string, StudyRun> runs;
   for (const std::string pruner : {"asha", "hyperband"}) {
     std::string cfg = tune_config("random");
     cfg.replace(cfg.find("epochs: 2"), 9, "epochs: 9");
     cfg.replace(cfg.find("n_trials: 6"), 11, "n_trials: 8");
     cfg.replace(cfg.find("[0.001, 0.01, 0.1]"), 18, "[0.0001, 0.001, 0.01, 0.1, 0.5]");
-    cfg += "  pruner: " + pruner + "\n  pruner_min_resource: 1\n  pruner_reduction_factor: 3\n";
+    cfg += "  objective: val_loss\n  pruner: " + pruner + "\n  pruner_min_resource: 1\n  pruner_reduction_factor: 3\n";
     test::write_text(tmp / (pruner + ".yaml"), cfg);
-    auto r = test::run_cli("tune " + pruner + ".yaml --set experiment.output_dir=" + pruner, tmp.path());
+    auto r = test::run_cli("tune " + pruner + ".yaml --threads 1 --set experiment.output_dir=" + pruner, tmp.path());
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    std::string csv = read_file(tmp / pruner / "tune/study/trials.csv");
-    int pruned = 0;
-    for (size_t p = csv.find(",pruned,"); p != std::string::npos; p = csv.find(",pruned,", p + 1)) ++pruned;
-    EXPECT_GE(pruned, 2) << pruner << "\n" << csv;
-    // A pruned trial stopped at a rung (1, 3 or 9 epochs; hyperband's brackets start at 1, 3 or 9).
-    std::string journal = read_file(tmp / pruner / "tune/study/study.jsonl");
-    EXPECT_NE(journal.find("\"state\":\"pruned\""), std::string::npos);
     EXPECT_NE(r.output.find("best: trial"), std::string::npos);
+    const fs::path dir = tmp / pruner / "tune/study";
+    const StudyRun run = read_study(dir);
+    ASSERT_EQ(run.state.size(), 8u) << pruner;
+    // 9 epochs from min resource 1 by factor 3: Hyperband has 3 brackets.
+    const Expected x = successive_halving(run, pruner == "hyperband" ? 3 : 1, 1, 3, 9);
+    int pruned = 0;
+    for (const auto& [t, st] : run.state) {
+      EXPECT_EQ(run.last_epoch.at(t), x.stop.at(t)) << pruner << " trial " << t;
+      EXPECT_EQ(st, x.pruned.at(t) ? "pruned" : "complete") << pruner << " trial " << t;
+      pruned += st == "pruned";
+    }
+    EXPECT_GE(pruned, 2) << pruner;  // the rule really stopped trials here
+    // The best trial is complete after all 9 epochs, and no trial's 9th epoch beat it.
+    const auto best = nlohmann::json::parse(read_file(dir / "best_trial.json"));
+    const int64_t b = best.at("number");
+    EXPECT_EQ(run.state.at(b), "complete") << pruner;
+    EXPECT_EQ(run.last_epoch.at(b), 9) << pruner;
+    for (const auto& [t, e, v] : run.reports)
+      if (e == 9) EXPECT_GE(v, best.at("value").get<double>() - 1e-12) << pruner << " trial " << t;
+    replayed[pruner] = x;
+    runs[pruner] = run;
   }
+  // Both studies ran the same trials (the random sampler's values depend on
+  // seed and trial number only; one thread): the same trial reports the same
+  // value at the same epoch, so only the brackets make the stops differ.
+  std::map<std::pair<int64_t, int64_t>, double> asha_value;
+  for (const auto& [t, e, v] : runs["asha"].reports) asha_value[{t, e}] = v;
+  for (const auto& [t, e, v] : runs["hyperband"].reports)
+    if (asha_value.count({t, e})) EXPECT_EQ(v, (asha_value[{t, e}])) << "trial " << t << " epoch " << e;
+  // Hyperband's brackets: trials 1, 4, 7 reach epoch 3 at least, trials 2, 5 run all 9.
+  for (const auto& [t, e] : runs["hyperband"].last_epoch) {
+    if (t % 3 == 1) EXPECT_GE(e, 3) << "hyperband trial " << t;
+    if (t % 3 == 2) EXPECT_EQ(e, 9) << "hyperband trial " << t;
+  }
+  // ... which here stops other trials, or at other epochs, than ASHA.
+  EXPECT_NE(runs["asha"].last_epoch, runs["hyperband"].last_epoch);
+  // And the journal of Hyperband is not what one bracket would have made of it.
+  const Expected one = successive_halving(runs["hyperband"], 1, 1, 3, 9);
+  EXPECT_NE(one.stop, replayed["hyperband"].stop);
 }
 
 // Cross-validated trials: scored on every fold's test rows, reported and pruned fold by fold.
