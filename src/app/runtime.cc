@@ -54,6 +54,7 @@ void copy_text(char (&dst)[64], const char* src) {
 }  // namespace
 
 void log_placement(Communicator& world, int local_rank, int local_ranks, int group, int threads) {
+  if (world.size() == 1) return;  // one process: nothing to place
   Placement me{};
   me.local_rank = local_rank;
   me.local_ranks = local_ranks;

@@ -12,7 +12,8 @@ int configure_threads(int requested, int local_ranks);
 
 // Where every rank of `world` runs (collective): rank 0 logs one line per
 // rank with its host, node-local rank, group, threads and the
-// CUDA_VISIBLE_DEVICES it was started with, as each rank sees them.
+// CUDA_VISIBLE_DEVICES it was started with, as each rank sees them. Nothing
+// for a single process.
 void log_placement(Communicator& world, int local_rank, int local_ranks, int group, int threads);
 
 }  // namespace tf
