@@ -171,7 +171,7 @@ amp=""
 [ $dry = 0 ] && amp=--amp   # autocast on the CPU (bfloat16) is not what is measured
 step speed env LD_LIBRARY_PATH= "$py" bench/gpu/speed.py --binary "$build/trainfleet" --data "$work/airleak.h5" \
   --device $device --batches $batches --epochs $((epochs + 1)) $amp --binary-libs "$LD_LIBRARY_PATH" \
-  --json "$steps/speed-results.json" || true
+  --shape "$samples,1024,9" --json "$steps/speed-results.json" || true
 
 # --- 4. one JSON of everything
 "$py" - "$steps" "$out/gpu-check.json" "$dry" "$t_start" "${opts[*]}" <<'EOF'

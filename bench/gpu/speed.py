@@ -9,7 +9,8 @@ own per-epoch samples_per_s from metrics.jsonl). trainfleet has no autocast,
 so its autocast entries say "not supported".
 
 usage: python3 bench/gpu/speed.py --binary build/trainfleet --data D.h5 --device cuda
-           [--batches 64,256] [--epochs 4] [--amp] [--json out.json]
+           [--batches 64,256] [--epochs 4] [--amp] [--json out.json] [--shape ROWS,STEPS,CHANNELS]
+Without h5py the Python side trains on random rows of --shape (D.h5's shape).
 """
 import argparse
 import json
@@ -20,7 +21,10 @@ import sys
 import tempfile
 import time
 
-import h5py
+try:
+    import h5py
+except ImportError:  # the GPU machine's Python may lack it: --shape then stands in
+    h5py = None
 import numpy as np
 import torch
 import torch.nn as nn
@@ -93,10 +97,22 @@ def main():
     ap.add_argument("--amp", action="store_true", help="also time Python with autocast")
     ap.add_argument("--binary-libs", default="", help="LD_LIBRARY_PATH for the trainfleet binary alone")
     ap.add_argument("--json", default="")
+    ap.add_argument("--shape", default="6000,1024,9",
+                    help="rows,steps,channels of --data, for the Python side when h5py is missing")
     a = ap.parse_args()
-    with h5py.File(a.data, "r") as f:
-        X = f["X"][...].astype(np.float32)
-        y = f["y"][...].astype(np.int64)
+    if h5py is not None:
+        with h5py.File(a.data, "r") as f:
+            X = f["X"][...].astype(np.float32)
+            y = f["y"][...].astype(np.int64)
+        source = a.data
+    else:
+        # Throughput does not depend on the values: random rows of the file's shape.
+        n, steps, channels = (int(v) for v in a.shape.split(","))
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((n, steps, channels), dtype=np.float32)
+        y = rng.integers(0, 4, n).astype(np.int64)
+        source = f"random rows of shape {a.shape} (no h5py to read {a.data})"
+        print(f"speed.py: {source}", file=sys.stderr)
     n_train = len(y) - int(round(0.2 * len(y)))  # as the C++ run: test_split 0.2, no validation
     X = (X - X.mean(axis=(0, 1))) / X.std(axis=(0, 1))
     X, y = np.ascontiguousarray(X[:n_train]), y[:n_train]
@@ -108,7 +124,7 @@ def main():
         for batch in [int(b) for b in a.batches.split(",")]:
             py, py_all = python_speed(X, y, batch, a.epochs, a.device, False)
             cpp, cpp_all = cpp_speed(a.binary, a.data, batch, a.epochs, a.device, tmp, env)
-            r = {"batch": batch, "device": a.device, "rows": int(n_train), "epochs": a.epochs,
+            r = {"batch": batch, "device": a.device, "rows": int(n_train), "epochs": a.epochs, "python_data": source,
                  "torch": torch.__version__,
                  "python_fp32_samples_per_s": round(py, 1), "trainfleet_fp32_samples_per_s": round(cpp, 1),
                  "speedup_trainfleet_vs_python_fp32": round(cpp / py, 3),

@@ -221,6 +221,7 @@ Commands::Groups Commands::make_groups(World& world, const std::vector<config::C
   setup_logging(world.comm.rank(), g.group->rank() != 0, first.get_string("runtime.log_level"));
   g.threads = configure_threads(threads_ > 0 ? threads_ : static_cast<int>(first.get_int("runtime.threads")),
                                 world.local_ranks);
+  log_placement(world.comm, world.local_rank, world.local_ranks, g.id, g.threads);
   return g;
 }
 

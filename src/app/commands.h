@@ -18,6 +18,7 @@ namespace tf {
 struct World {
   Communicator& comm;
   int local_ranks = 1;            // ranks of this job on this node
+  int local_rank = 0;             // this rank's place among them
   std::vector<std::string> args;  // the command line (compared between ranks)
 };
 

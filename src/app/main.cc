@@ -12,7 +12,10 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -41,13 +44,16 @@ namespace {
 #if TRAINFLEET_HAVE_MPI
 using tf::launched_by_mpi;
 
-int local_rank_count() {
+// The ranks on this node (the processes that share its memory) and this
+// rank's place among them, in world rank order.
+void set_local_ranks(tf::World& world) {
   MPI_Comm node;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  int n = 1;
-  MPI_Comm_size(node, &n);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &world.local_ranks);
+  MPI_Comm_rank(node, &world.local_rank);
   MPI_Comm_free(&node);
-  return n;
 }
 
 void abort_job(int rc) { MPI_Abort(MPI_COMM_WORLD, rc); }
@@ -63,6 +69,22 @@ void abort_job(int rc) { std::exit(rc); }
 
 int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed);
 
+// A launcher that kills the whole step when one rank exits non-zero (srun
+// --kill-on-bad-exit) would kill the ranks still finishing while the first
+// one exits with 75. With TRAINFLEET_PREEMPTED_FILE set, a stopped rank
+// creates that file instead and exits 0; the batch script turns the file back
+// into exit code 75 (launcher/trainfleet-slurm).
+int report_preempted(int rc) {
+  const char* path = std::getenv("TRAINFLEET_PREEMPTED_FILE");
+  if (!path || !*path) return rc;
+  if (std::FILE* f = std::fopen(path, "a")) {
+    std::fclose(f);
+    return tf::kExitOk;
+  }
+  spdlog::error("cannot create TRAINFLEET_PREEMPTED_FILE {}: {}", path, std::strerror(errno));
+  return rc;
+}
+
 #if TRAINFLEET_HAVE_MPI
 int run_under_mpi(int argc, char** argv, const std::vector<std::string>& args, tf::Commands& cmds) {
   int provided = 0;
@@ -70,7 +92,8 @@ int run_under_mpi(int argc, char** argv, const std::vector<std::string>& args, t
   int rc;
   {
     tf::MpiComm comm(MPI_COMM_WORLD, false, 600.0);
-    tf::World world{comm, local_rank_count(), args};
+    tf::World world{comm, 1, 0, args};
+    set_local_ranks(world);
     rc = run_guarded(cmds, world, comm.size() > 1);
   }
   MPI_Finalize();
@@ -116,6 +139,7 @@ int run_guarded(tf::Commands& cmds, tf::World& world, bool distributed) {
   }
   if (rc == tf::kExitPreempted && world.comm.rank() == 0)
     spdlog::warn("exiting with code {} (preempted)", rc);
+  if (rc == tf::kExitPreempted) rc = report_preempted(rc);
   if (rc != tf::kExitOk && rc != tf::kExitPreempted && distributed) {
     spdlog::error("rank {} failed (exit code {}); aborting the whole job", world.comm.rank(), rc);
     spdlog::default_logger()->flush();
@@ -153,7 +177,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);  // without the program's path
   if (!launched_by_mpi()) {
     tf::LocalComm comm;
-    tf::World world{comm, 1, args};
+    tf::World world{comm, 1, 0, args};
     return run_guarded(cmds, world, false);
   }
   return run_under_mpi(argc, argv, args, cmds);

@@ -47,9 +47,14 @@ MpiComm::MpiComm(MPI_Comm comm, bool owned, double timeout_s)
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank_);
   check(MPI_Comm_dup(comm_, &notices_), "MPI_Comm_dup", __FILE__, __LINE__);
   MPI_Comm_set_errhandler(notices_, MPI_ERRORS_RETURN);
-  char host[256] = {0};
+  char host[64] = {0};
   ::gethostname(host, sizeof host - 1);
   host_ = host;
+  // Every rank's host, so that a failure or timeout names the node at fault.
+  std::vector<char> all(sizeof host * static_cast<size_t>(size_));
+  check(MPI_Allgather(host, sizeof host, MPI_CHAR, all.data(), sizeof host, MPI_CHAR, comm_), "MPI_Allgather",
+        __FILE__, __LINE__);
+  for (int r = 0; r < size_; ++r) hosts_.emplace_back(all.data() + sizeof host * static_cast<size_t>(r));
   if (rank_ == 0) arrived_.assign(static_cast<size_t>(size_), 0);
 }
 
@@ -128,8 +133,8 @@ void MpiComm::wait(MPI_Request& req, const char* op, size_t bytes, const char* f
       MPI_Recv(&v, 1, MPI_INT, st.MPI_SOURCE, kFailedTag, notices_, MPI_STATUS_IGNORE);
       failed_peer_ = st.MPI_SOURCE;
     }
-    throw PeerFailed(where() + ": " + op + " abandoned: group rank " + std::to_string(failed_peer_) +
-                         " failed and left the collectives",
+    throw PeerFailed(where() + ": " + op + " abandoned: group rank " + std::to_string(failed_peer_) + " on " +
+                         hosts_[static_cast<size_t>(failed_peer_)] + " failed and left the collectives",
                      file, line);
   };
   auto start = Clock::now();
@@ -151,7 +156,8 @@ void MpiComm::wait(MPI_Request& req, const char* op, size_t bytes, const char* f
     std::vector<std::string> missing;
     for (int r = 1; r < size_; ++r)
       if (arrived_[static_cast<size_t>(r)] < ops_)
-        missing.push_back(std::to_string(r) + " (last reached #" + std::to_string(arrived_[static_cast<size_t>(r)]) + ")");
+        missing.push_back(std::to_string(r) + " on " + hosts_[static_cast<size_t>(r)] + " (last reached #" +
+                          std::to_string(arrived_[static_cast<size_t>(r)]) + ")");
     os << "; group ranks that never reached it: " << (missing.empty() ? std::string("none known") : [&] {
       std::string s;
       for (size_t i = 0; i < missing.size(); ++i) s += (i ? ", " : "") + missing[i];

@@ -68,6 +68,7 @@ class MpiComm final : public Communicator {
   int failed_notice_ = 0;             // send buffer of report_failure()
   int failed_peer_ = -1;              // a rank that reported a failure, once seen
   std::string host_;
+  std::vector<std::string> hosts_;    // every group rank's host, for messages
 };
 
 // Whether this process was started by an MPI launcher (mpirun, srun --mpi=pmix).

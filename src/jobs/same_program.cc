@@ -12,8 +12,17 @@ uint64_t text_hash(const std::string& text) {
 
 void check_same_program(Communicator& world, const std::vector<std::string>& args, const std::string& resolved) {
   if (!world.is_distributed()) return;
+  // --threads may differ between ranks: the launcher gives each node's ranks
+  // that node's cores / its ranks, and nodes may hold different numbers of ranks.
   std::string text;
-  for (const auto& a : args) text += a + '\0';
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--threads") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--threads=", 0) == 0) continue;
+    text += args[i] + '\0';
+  }
   text += '\n' + resolved;
   const uint64_t mine = text_hash(text);
   std::vector<uint64_t> all(static_cast<size_t>(world.size()));

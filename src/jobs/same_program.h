@@ -16,8 +16,8 @@ namespace tf::jobs {
 uint64_t text_hash(const std::string& text);
 
 // Collective on `world`: BadInput on every rank, naming the ranks whose hash of
-// `args` (the command line) + `resolved` (the resolved configs) differs from
-// rank 0's, when any does.
+// `args` (the command line, without --threads, which may differ per node) +
+// `resolved` (the resolved configs) differs from rank 0's, when any does.
 void check_same_program(Communicator& world, const std::vector<std::string>& args, const std::string& resolved);
 
 }  // namespace tf::jobs

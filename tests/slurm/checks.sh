@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
 # trainfleet's checks against the real Slurm cluster that cluster.sh started.
 # Every job goes through `sbatch` with the templates in slurm/.
-#   checks.sh NAME     NAME: mpi_cv | array_cv | usr1_requeue | preemption | bad_config | rank_failure | chain
+#   checks.sh NAME...  NAME: mpi_cv | array_cv | usr1_requeue | preemption | bad_config | rank_failure | chain
+#                            | placement | multinode | node_failure
+# Several names run at once (their jobs share the cluster; each check's jobs
+# run in its own folder), and the command fails when any of them fails.
 # Needs TF_SLURM_BASE (the cluster), TF_SOURCE_DIR (the project) and TF_BINARY.
 set -euo pipefail
 BASE=${TF_SLURM_BASE:?}
 SRC=${TF_SOURCE_DIR:?}
 BIN=${TF_BINARY:?}
-name=${1:?usage: checks.sh NAME}
+name=${1:?usage: checks.sh NAME...}
+if [ $# -gt 1 ]; then
+  mkdir -p "$BASE/work"
+  pids=()
+  for n in "$@"; do "$0" "$n" > "$BASE/work/$n.log" 2>&1 & pids+=($!); done
+  rc=0 i=0
+  for n in "$@"; do
+    wait "${pids[$i]}" || rc=1
+    i=$((i + 1))
+    echo "=== $n"; cat "$BASE/work/$n.log"
+  done
+  exit $rc
+fi
 [ -f "$BASE/env.sh" ] || { echo "no cluster in $BASE (cluster.sh up failed?)"; exit 1; }
 # shellcheck disable=SC1091
 source "$BASE/env.sh"
@@ -24,7 +39,8 @@ fail() {
   echo "FAIL ($name): $*"
   for f in "$W"/*.out; do [ -f "$f" ] && { echo "== $f"; tail -n 40 "$f"; }; done
   squeue 2>/dev/null || true
-  scancel --quiet --user="$(id -un)" 2>/dev/null || true
+  # Only this check's jobs (submitted from its folder): other checks may be running.
+  squeue -h -o '%i %Z' 2>/dev/null | awk -v w="$W" '$2 == w {print $1}' | xargs -r scancel --quiet 2>/dev/null || true
   exit 1
 }
 
@@ -36,13 +52,13 @@ wait_job() {  # wait_job ID [TIMEOUT]: until every record of ID is in a final st
     st=$(scontrol -o show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2 || true)
     if [ -n "$st" ] && ! grep -qvE "^($TERMINAL)\$" <<<"$st"; then return 0; fi
     [ "$(date +%s)" -lt "$end" ] || fail "job $1 not finished after ${2:-120}s (state: $(echo $st))"
-    sleep 0.2
+    sleep 1   # each scontrol call costs the 2-core machine: several checks poll at once
   done
 }
 wait_for() {  # wait_for TIMEOUT DESCRIPTION COMMAND...: until COMMAND succeeds
   local end=$(( $(date +%s) + $1 )) what=$2
   shift 2
-  until "$@"; do [ "$(date +%s)" -lt "$end" ] || fail "timed out waiting for $what"; sleep 0.1; done
+  until "$@"; do [ "$(date +%s)" -lt "$end" ] || fail "timed out waiting for $what"; sleep 0.5; done
 }
 expect_state() { [ "$(field "$1" JobState)" = "$2" ] || fail "job $1 is $(field "$1" JobState), expected $2"; }
 
@@ -61,7 +77,7 @@ cat > tune.yaml <<YAML
 experiment: {name: tune, seed: 3, output_dir: $W/runs}
 data: {path: $W/tune.h5, validation_split: 0.25, test_split: 0.0}
 model: {name: mlp, mlp: {hidden_units: [64], dropout: 0.1}}
-training: {epochs: 1500, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
+training: {epochs: 150, batch_size: 16, optimizer: sgd, callbacks: {early_stopping: false, model_checkpoint: false}}
 tuning:
   sampler: grid
   space:
@@ -91,6 +107,21 @@ for r in rows:
     print({k: v for k, v in r.items() if k not in ("duration_s", "group")})
 PYEOF
 }
+# The uninterrupted study of tune.yaml, run once per cluster (under a lock)
+# and shared by the checks that compare with it; its data file has the same
+# rows as each check's (same seed).
+reference_tune() {
+  local ref=$BASE/work/reference-tune
+  (
+    flock 9
+    [ -f "$ref/done" ] && exit 0
+    rm -rf "$ref" && mkdir -p "$ref"
+    sed "s|$W/|$ref/|g" "$W/tune.yaml" > "$ref/tune.yaml"
+    cp "$W/tune.h5" "$ref/tune.h5"
+    "$BIN" tune "$ref/tune.yaml" --threads 1 --set experiment.output_dir="$ref/direct" > "$ref/direct.log" 2>&1
+    touch "$ref/done"
+  ) 9> "$BASE/work/reference-tune.lock"
+}
 # Every trial finished exactly once, none is left running.
 one_finish_per_trial() {
   $PY - "$1" <<'PYEOF'
@@ -104,6 +135,32 @@ bad = {t: n for t, n in finishes.items() if n != 1}
 if bad or set(starts) != set(finishes):
     sys.exit(f"finish records per trial: {dict(finishes)}; started: {dict(starts)}")
 PYEOF
+}
+
+# placement FILE: the "rank R on HOST: local rank L of N, group G, T thread(s),
+# CUDA_VISIBLE_DEVICES=D" lines that rank 0 logs, as "R HOST L N G T D", by rank.
+placement() {
+  sed -n 's/.*\] info rank \([0-9]*\) on \([^:]*\): local rank \([0-9]*\) of \([0-9]*\), group \([0-9]*\), \([0-9]*\) thread(s), CUDA_VISIBLE_DEVICES=\(.*\)$/\1 \2 \3 \4 \5 \6 \7/p' "$1" |
+    sort -n -k1,1 -u
+}
+# uneven_placement FILE: the placement expected for one group per rank on the
+# hosts the ranks report (Slurm chooses which node gets 2 ranks and which 1):
+# local ranks in rank order, threads = cores / ranks on the host, GPU = the
+# local rank's entry of the node's list "0,1".
+uneven_placement() {
+  [ "$(placement "$1" | cut -d' ' -f2 | sort | uniq -c | awk '{print $1}' | sort | tr '\n' ' ')" = "1 2 " ] ||
+    fail "$1: the 3 ranks are not 2 + 1 on two nodes"
+  placement "$1" | awk -v cores="$(nproc)" '{ r[NR] = $1; h[NR] = $2; n[$2]++ }
+    END { for (i = 1; i <= NR; i++) { l = seen[h[i]]++; t = int(cores / n[h[i]]); if (t < 1) t = 1
+                                      print r[i], h[i], l, n[h[i]], r[i], t, l % 2 } }'
+}
+expect_placement() {  # expect_placement FILE WHAT EXPECTED (lines "R HOST L N G T D")
+  local got
+  got=$(placement "$1")
+  [ "$got" = "$3" ] || fail "$2: rank placement
+$got
+expected
+$3"
 }
 
 case "$name" in
@@ -145,12 +202,13 @@ array_cv)  # (2) a job array of 4 tasks runs the 4 folds; a dependent job aggreg
 
 usr1_requeue|preemption)  # (3) SIGUSR1 mid-trial, (4) preemption by a high-priority partition's job
   # The uninterrupted reference runs meanwhile (its results do not depend on the load).
-  "$BIN" tune tune.yaml --threads 1 --set experiment.output_dir="$W/direct" > direct.log 2>&1 &
+  reference_tune &
   direct=$!
   study=$("$BIN" config --print-run-dir tune tune.yaml)
-  # Fill the node (2 cores) so that the high-priority job has to preempt it.
-  # Two ranks, a trial on each: the job fills the node (2 cores), so a high-priority job must preempt it.
-  j=$(sbatch --parsable -p debug -n 2 -c 1 -o "tune-%j.out" "$SRC/slurm/tune.sbatch" tune.yaml --ranks-per-run 1)
+  # A trial on each rank. SIGUSR1: two ranks on one node. Preemption: a
+  # 2-node job of 4 ranks that fills both nodes, so a high-priority job must preempt it.
+  shape=(-n 2); [ "$name" = preemption ] && shape=(-N 2 --ntasks-per-node=2)
+  j=$(sbatch --parsable -p debug "${shape[@]}" -c 1 -o "tune-%j.out" "$SRC/slurm/tune.sbatch" tune.yaml --ranks-per-run 1)
   # Wait until the running trials have written resume checkpoints (trials last a few seconds).
   has_checkpoint() {
     grep -qE "^($TERMINAL)\$" <<<"$(field "$j" JobState)" && fail "job $j ended early"
@@ -177,8 +235,8 @@ usr1_requeue|preemption)  # (3) SIGUSR1 mid-trial, (4) preemption by a high-prio
   grep -qE "resuming .*/trials/trial_[0-9]+ at epoch ([2-9]|[1-9][0-9])" "$out" ||
     fail "the interrupted trial did not continue from its checkpoint"
   one_finish_per_trial "$study/study.jsonl" || fail "a trial was lost or run twice"
-  wait "$direct" || fail "the direct run failed: $(tail -n 5 direct.log)"
-  [ "$(trials "$study/trials.csv")" = "$(trials "$(ls "$W"/direct/tune/*/trials.csv)")" ] ||
+  wait "$direct" || fail "the direct run failed: $(tail -n 5 "$BASE/work/reference-tune/direct.log")"
+  [ "$(trials "$study/trials.csv")" = "$(trials "$(ls "$BASE"/work/reference-tune/direct/tune/*/trials.csv)")" ] ||
     fail "the trials differ from the uninterrupted run"
   log "$name: checkpointed, requeued, resumed; trials equal to the uninterrupted run"
   ;;
@@ -191,13 +249,13 @@ bad_config)  # (5) an invalid config fails at once with exit code 2 and the mess
   [ "$(field "$j" ExitCode)" = "2:0" ] || fail "exit code $(field "$j" ExitCode), expected 2:0"
   grep -q "training.epochs" "bad-$j.out" || fail "the output does not name the bad key"
   secs=$(field "$j" RunTime | awk -F: '{print $(NF-2)*3600 + $(NF-1)*60 + $NF}')
-  [ "$secs" -le 10 ] || fail "the job ran ${secs}s before failing"
+  [ "$secs" -le 15 ] || fail "the job ran ${secs}s before failing"
   [ -d "$W/runs" ] && fail "a run folder was created for an invalid config"
   log "invalid config: FAILED with 2:0 in ${secs}s; the output names the key"
   ;;
 
 rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded time, a requeue resumes it
-  sed 's/epochs: 6/epochs: 400/' cv.yaml > long.yaml
+  sed 's/epochs: 6/epochs: 120/' cv.yaml > long.yaml
   j=$(sbatch --parsable -n 2 -c 1 -o "train-%j.out" "$SRC/slurm/cpu.sbatch" train long.yaml \
       --set runtime.collective_timeout_s=20)
   run=$W/runs/cv/job-$j
@@ -226,7 +284,7 @@ rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded ti
   ;;
 
 chain)  # slurm/chain.sh: tune -> retrain the best -> evaluate, chained with afterok; configs-array.sbatch
-  sed -e 's/epochs: 1500/epochs: 3/' tune.yaml > chain.yaml
+  sed -e 's/epochs: 150/epochs: 3/' tune.yaml > chain.yaml
   cp cv.yaml a.yaml; sed 's/seed: 3/seed: 4/' cv.yaml > b.yaml
   out=$(TRAINFLEET_SBATCH_ARGS="-n 1 -c 1" "$SRC/slurm/chain.sh" chain.yaml "$W/tune.h5")
   log "$out"
@@ -242,6 +300,70 @@ chain)  # slurm/chain.sh: tune -> retrain the best -> evaluate, chained with aft
   ls -d "$study"/retrain/*/ >/dev/null 2>&1 || fail "no retrained run in $study/retrain"
   for k in 0 1; do [ -f "$W/runs/cv/job-${arr}_$k/summary.json" ] || fail "configs array task $k: no run job-${arr}_$k"; done
   log "chain: tune -> retrain -> evaluate completed in order; configs array trained both configs"
+  ;;
+
+placement)  # threads and GPUs per rank on two nodes with 2 and 1 ranks, as each rank reports them
+  # No --cpus-per-task: threads come from the node's cores and its ranks (2 cores: 1 and 2 threads).
+  # Slurm gives each node's tasks CUDA_VISIBLE_DEVICES=0,1 (fake GPUs); each rank keeps one.
+  cmd="$SRC/launcher/trainfleet-slurm --launch \$L cv cv.yaml --ranks-per-run 1 --set training.epochs=1 --set experiment.output_dir=$W/\$L"
+  a=$(sbatch --parsable -N 2 -n 3 --gpus-per-node=2 -o srun-%j.out --export=ALL,L=srun --wrap "$cmd")
+  b=$(sbatch --parsable -N 2 -n 3 --gpus-per-node=2 -o mpirun-%j.out --export=ALL,L=mpirun --wrap "$cmd")
+  wait_job "$a"; wait_job "$b"
+  expect_state "$a" COMPLETED; expect_state "$b" COMPLETED
+  expect_placement "srun-$a.out" "srun" "$(uneven_placement "srun-$a.out")"
+  expect_placement "mpirun-$b.out" "mpirun" "$(uneven_placement "mpirun-$b.out")"
+  log "srun and mpirun on 2+1 ranks: local ranks, threads (1, 1 | 2) and GPUs (0, 1 | 0) as expected"
+  placement "srun-$a.out"
+  ;;
+
+multinode)  # slurm/multi-node.sbatch on sbatch -N 2: one run per node (--ranks-per-run = ranks per node)
+  # The same layout on one machine without Slurm (4 ranks, 2 per run) is the reference.
+  TRAINFLEET_NO_GPU_BINDING=1 "$SRC/launcher/trainfleet-run" -n 4 cv cv.yaml --ranks-per-run 2 \
+    --set experiment.output_dir="$W/single" > single.log 2>&1 &
+  single=$!
+  args=(-N 2 --ntasks-per-node=2 --gpus-per-node=2 -c 1)
+  a=$(sbatch --parsable "${args[@]}" -o srun-%j.out "$SRC/slurm/multi-node.sbatch" cv cv.yaml --ranks-per-run 2 \
+      --set runtime.device=cpu --set experiment.output_dir="$W/srun")
+  b=$(sbatch --parsable "${args[@]}" -o mpirun-%j.out --export=ALL,TRAINFLEET_LAUNCH=mpirun \
+      "$SRC/slurm/multi-node.sbatch" cv cv.yaml --ranks-per-run 2 --set runtime.device=cpu \
+      --set experiment.output_dir="$W/mpirun")
+  wait "$single" || fail "the single-machine run failed: $(tail -n 5 single.log)"
+  wait_job "$a"; wait_job "$b"
+  expect_state "$a" COMPLETED; expect_state "$b" COMPLETED
+  want="0 n1 0 2 0 1 0
+1 n1 1 2 0 1 1
+2 n2 0 2 1 1 0
+3 n2 1 2 1 1 1"
+  for f in "srun-$a.out" "mpirun-$b.out"; do
+    grep -q "4 rank(s) as 2 group(s) of 2" "$f" || fail "$f: not 4 ranks in 2 groups"
+    expect_placement "$f" "${f%%-*}" "$want"
+  done
+  d=$(ls "$W"/single/cv/*/cv_results.json)
+  same_cv "$d" "$(ls "$W"/srun/cv/*/cv_results.json)" || fail "srun results differ from the single-machine run"
+  same_cv "$d" "$(ls "$W"/mpirun/cv/*/cv_results.json)" || fail "mpirun results differ from the single-machine run"
+  log "2 nodes x 2 ranks, one group per node, via srun and mpirun: the single-machine results"
+  ;;
+
+node_failure)  # every rank on one node killed mid-training: the job ends in bounded time, naming the node
+  sed 's/epochs: 6/epochs: 400/' cv.yaml > long.yaml
+  j=$(sbatch --parsable -N 2 --ntasks-per-node=2 -c 1 -o "train-%j.out" "$SRC/slurm/cpu.sbatch" train long.yaml \
+      --set runtime.collective_timeout_s=20)
+  wait_for 90 "a resume checkpoint of the run" test -f "$W/runs/cv/job-$j/resume/state.json"
+  victims=""
+  for p in $(pgrep -x trainfleet); do
+    env=$(tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null) || continue
+    grep -qx "SLURM_JOB_ID=$j" <<<"$env" && grep -qx "SLURMD_NODENAME=n2" <<<"$env" && victims+=" $p"
+  done
+  [ "$(wc -w <<<"$victims")" = 2 ] || fail "expected the 2 ranks of job $j on n2, found:$victims"
+  t=$(date +%s)
+  kill -9 $victims
+  log "killed the ranks on n2 (pids$victims) of job $j"
+  wait_job "$j" 60
+  took=$(( $(date +%s) - t ))
+  expect_state "$j" FAILED
+  [ "$took" -lt 20 ] || fail "the job took ${took}s to end (collective timeout 20 s)"
+  grep -E "n2" "train-$j.out" | grep -qiE "kill|fail|exit|abort" || fail "the output does not name node n2"
+  log "job $j FAILED ${took}s after the kill; the output names n2: $(grep -E 'n2' "train-$j.out" | grep -iE 'kill|fail|exit|abort' | head -n 1)"
   ;;
 
 *) echo "unknown check $name"; exit 2 ;;
