@@ -25,7 +25,12 @@ Fault parse_fault() {
       (std::string(kind) != "task" && std::string(kind) != "epoch"))
     throw BadInput(std::string("TRAINFLEET_FAULT_INJECT: \"") + spec + "\" is neither rank:R,task:T nor rank:R,epoch:E",
                    __FILE__, __LINE__);
-  (std::string(kind) == "task" ? f.task : f.epoch) = at;
+  const bool task = std::string(kind) == "task";
+  if (f.rank < 0 || at < (task ? 0 : 1))
+    throw BadInput(std::string("TRAINFLEET_FAULT_INJECT: \"") + spec + "\": the rank counts from 0, " +
+                       (task ? "tasks from 0" : "epochs from 1"),
+                   __FILE__, __LINE__);
+  (task ? f.task : f.epoch) = at;
   return f;
 }
 

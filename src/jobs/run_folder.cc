@@ -26,10 +26,12 @@ std::string host_name() {
 }
 
 // Everything in `dir` but the lock files.
+// A folder with nothing but locks and the temp file of a write that was cut
+// short (core/fs.h: "<name>.tmp.<pid>"): a job killed as it started.
 bool holds_only_locks(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string n = e.path().filename().string();
-    if (n != kLockFile && n != ".open.lock") return false;
+    if (n != kLockFile && n != ".open.lock" && n.find(".tmp.") == std::string::npos) return false;
   }
   return true;
 }

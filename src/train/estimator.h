@@ -4,8 +4,9 @@
 // fitted on the group's first rank). train/run.cc has a single path over it.
 //
 // Rank contract: every rank of the group calls every method, in the same
-// order; results (Scores, fit summaries) are the same on every rank; only
-// the group's first rank writes files. Internal to train/.
+// order; Scores are the same on every rank, and so are fit summaries but for
+// timings (each rank's own); only the group's first rank writes files.
+// Internal to train/.
 #pragma once
 
 #include <filesystem>

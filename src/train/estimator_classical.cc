@@ -62,15 +62,21 @@ class ClassicalEstimator final : public Estimator {
   ClassicalEstimator(const config::Config& cfg, Communicator& comm, const ModelInfo& info)
       : cfg_(cfg), comm_(comm), info_(info), fx_(cfg), model_(make_classical(cfg, at::get_num_threads())) {}
 
-  void prepare(const TrainSplit& s) override { split_ = &s; }
+  // The group's first rank reads the training rows now, so that bad data
+  // stops the run before its folder exists.
+  void prepare(const TrainSplit& s) override {
+    split_ = &s;
+    if (comm_.rank() == 0) train_ = read_h5(cfg_.get_string("data.path"), s.train_rows);
+  }
 
   std::string describe() const override { return cfg_.get_string("model.name"); }
 
-  nlohmann::json fit(const TrainSplit& s, const std::filesystem::path&, const std::vector<Callback*>&) override {
+  nlohmann::json fit(const TrainSplit&, const std::filesystem::path&, const std::vector<Callback*>&) override {
     std::string text;
     if (comm_.rank() == 0) {
       const auto t0 = std::chrono::steady_clock::now();
-      Dataset train = read_h5(cfg_.get_string("data.path"), s.train_rows);
+      const Dataset train = std::move(train_);
+      train_ = Dataset();
       Features f{fx_.fit_transform(train), train.n, fx_.dim(train.t, train.c)};
       model_->fit(f, train.y, info_.classes);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -133,6 +139,7 @@ class ClassicalEstimator final : public Estimator {
   FeatureExtractor fx_;
   std::unique_ptr<ClassicalModel> model_;
   const TrainSplit* split_ = nullptr;
+  Dataset train_;  // the training rows, from prepare() to fit() (first rank)
 };
 
 }  // namespace

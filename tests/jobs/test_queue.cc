@@ -91,7 +91,7 @@ TEST(WorkQueue, TheFaultHookHasTwoFormsAndRefusesOthers) {
   EXPECT_EQ(injected_fault_epoch(1), 3);
   EXPECT_EQ(injected_fault_epoch(0), -1);
   EXPECT_NO_THROW(maybe_inject_fault(1, 3));  // an epoch fault is no task fault
-  for (const char* bad : {"rank:1,when:3", "rank:1,task:2x", "1:4", "rank:x,task:0"}) {
+  for (const char* bad : {"rank:1,when:3", "rank:1,task:2x", "1:4", "rank:x,task:0", "rank:-1,task:0", "rank:0,epoch:0"}) {
     ::setenv("TRAINFLEET_FAULT_INJECT", bad, 1);
     EXPECT_THROW(injected_fault_epoch(0), BadInput) << bad;
   }

@@ -156,6 +156,12 @@ TEST(RunFolder, TrainFolderContinuesOrRestartsAfterAKillAtAnyPoint) {
     EXPECT_EQ(f.dir(), dir);
     EXPECT_FALSE(f.resuming());
   }
+  {  // killed while writing its first file: only the lock and a temp file
+    test::write_text(dir / "config.yaml.tmp.4242", "experiment:");
+    TrainFolder f(cfg);
+    EXPECT_FALSE(f.resuming());
+    EXPECT_FALSE(fs::exists(dir / "config.yaml.tmp.4242"));
+  }
   {  // killed before the first resume checkpoint: emptied and started again
     test::write_text(dir / "config.yaml", cfg.to_yaml());
     test::write_text(dir / "history.csv", "epoch,loss\n1,0.5\n");
