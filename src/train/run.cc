@@ -263,8 +263,9 @@ TrainOutput train_split(const config::Config& cfg, Communicator& comm, TrainSpli
   summary["ranks"] = comm.size();
   summary["data"] = data.summary();
   if (data.val) summary["val"] = eval_json(trainer.evaluate(*data.val), info, no_leak);
-  if (data.test) summary["test"] = eval_json(trainer.evaluate(*data.test), info, no_leak);
-  if (data.test && keep_test_proba) out.test_proba = trainer.predict_proba(*data.test);
+  if (data.test)  // the test probabilities, when kept, from the same pass
+    summary["test"] =
+        eval_json(trainer.evaluate(*data.test, keep_test_proba ? &out.test_proba : nullptr), info, no_leak);
   if (writer) {
     trainer.save_weights(run_dir / "model.pt");
     trainer.save_optimizer(run_dir / "optimizer.pt");
