@@ -30,7 +30,6 @@ import argparse
 import glob
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -79,23 +78,35 @@ def trainfleet_study(a, tmp):
     fin = {r["trial"]: r for r in recs if r.get("op") == "finish"}
     start = {r["trial"]: r["time"] for r in recs if r.get("op") == "start"}
     done = [f for f in fin.values() if f["state"] == "complete"]
-    # Where a trial's time goes: its epochs (metrics.jsonl time_s, training and
-    # per-epoch evaluation) against the rest of the trial's duration.
-    epoch_s = {}
-    for m in glob.glob(f"{tmp}/tf_study/**/metrics.jsonl", recursive=True):
-        t = re.search(r"trial[_-]?0*(\d+)", m)
-        if t:
-            epoch_s[int(t.group(1))] = epoch_s.get(int(t.group(1)), 0.0) + sum(
-                json.loads(line)["time_s"] for line in open(m))
     durations = [f["duration"] for f in fin.values()]
     span = max(start[t] + fin[t]["duration"] for t in fin) - min(start.values())
-    per_trial_rest = [fin[t]["duration"] - epoch_s.get(t, 0.0) for t in fin]
     return {"wall_s": round(wall, 2), "best": max(f["value"] for f in done), "trials": len(fin),
             "complete": len(done), "pruned": sum(f["state"] == "pruned" for f in fin.values()),
             "study_span_s": round(span, 2), "startup_and_report_s": round(wall - span, 2),
             "trial_s_mean": round(statistics.mean(durations), 2),
-            "trial_epochs_s_mean": round(statistics.mean(epoch_s.values()), 2) if epoch_s else None,
-            "trial_rest_s_mean": round(statistics.mean(per_trial_rest), 3)}
+            "per_trial_mean_s": trial_phases(f"{tmp}/tf_study", start, fin)}
+
+
+def trial_phases(study_dir, start, fin):
+    """Where a trial's time goes, from its journal times and its fold folders' file
+    times: per fold, data set-up (until the fold's run folder gets config.yaml),
+    training (until the last metrics.jsonl line: the epochs), test evaluation and
+    saving (until summary.json); then the trial's finish record. Means over trials."""
+    phases = {"setup": [], "epochs": [], "test_eval_and_files": [], "finish": []}
+    for t in fin:
+        folds = sorted(glob.glob(f"{study_dir}/**/trials/trial_{t:04d}/fold_*/summary.json", recursive=True))
+        prev, acc = start[t], {k: 0.0 for k in phases}
+        for summary in folds:
+            d = os.path.dirname(summary)
+            c, m, e = (os.stat(os.path.join(d, f)).st_mtime for f in ("config.yaml", "metrics.jsonl", "summary.json"))
+            acc["setup"] += c - prev
+            acc["epochs"] += m - c
+            acc["test_eval_and_files"] += e - m
+            prev = e
+        acc["finish"] = start[t] + fin[t]["duration"] - prev
+        for k in phases:
+            phases[k].append(acc[k])
+    return {k: round(statistics.mean(v), 3) for k, v in phases.items()}
 
 
 def optuna_worker(a):
@@ -240,17 +251,21 @@ def main():
             subprocess.run([a.binary, "make-data", "--out", a.data, "--samples", "600", "--steps", "256"], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if not a.skip_study:
+            load0 = os.getloadavg()
             tf = trainfleet_study(a, tmp)
             py = python_study(a, tmp)
             results["study"] = {"trials": a.trials, "epochs": a.epochs, "folds": 3, "trainfleet": tf, "python": py,
                                 "speedup": round(py["wall_s"] / tf["wall_s"], 3),
-                                "best_at_least_as_good": tf["best"] >= py["best"]}
+                                "best_at_least_as_good": tf["best"] >= py["best"],
+                                "load_avg_1min_before_after": [round(load0[0], 2), round(os.getloadavg()[0], 2)]}
             print(json.dumps(results["study"]), flush=True)
         if not a.skip_cv:
+            load0 = os.getloadavg()
             tf = trainfleet_cv(a, tmp)
             py = python_cv(a)
             results["cv"] = {"folds": 5, "epochs": a.epochs, "trainfleet": tf, "python": py,
-                             "speedup": round(py["wall_s"] / tf["wall_s"], 3)}
+                             "speedup": round(py["wall_s"] / tf["wall_s"], 3),
+                             "load_avg_1min_before_after": [round(load0[0], 2), round(os.getloadavg()[0], 2)]}
             print(json.dumps(results["cv"]), flush=True)
     if a.json:
         json.dump(results, open(a.json, "w"), indent=1)

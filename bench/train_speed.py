@@ -50,6 +50,19 @@ MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRIM_THRE
               "MALLOC_TOP_PAD_": str(64 * 1024 * 1024)}
 
 
+class WindowMax(nn.Module):
+    """Max over non-overlapping windows as a plain reduction, as trainfleet's cnn1d
+    computes it (src/models/models.cc): no index tracking, unlike MaxPool1d."""
+
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = pool
+
+    def forward(self, h):
+        n = h.size(2) // self.pool
+        return h.narrow(2, 0, n * self.pool).reshape(h.size(0), h.size(1), n, self.pool).amax(3)
+
+
 class Cnn1d(nn.Module):
     """tuned=False: textbook order conv, BN, ReLU, MaxPool1d on [B, T, C] input;
     tuned=True: conv, BN, window max, ReLU on channels-first [B, C, T] input."""
@@ -58,7 +71,7 @@ class Cnn1d(nn.Module):
         super().__init__()
         layers = []
         for ch, k in zip(CHANNELS, KERNELS):
-            act = [nn.MaxPool1d(POOL), nn.ReLU()] if tuned else [nn.ReLU(), nn.MaxPool1d(POOL)]
+            act = [WindowMax(POOL), nn.ReLU()] if tuned else [nn.ReLU(), nn.MaxPool1d(POOL)]
             layers += [nn.Conv1d(c_in, ch, k, padding=k // 2, bias=False), nn.BatchNorm1d(ch)] + act
             c_in = ch
         self.tuned = tuned
@@ -183,7 +196,7 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for batch in [int(b) for b in a.batches.split(",")]:
-            rounds = []
+            rounds, load0 = [], os.getloadavg()[0]
             for _ in range(a.rounds):
                 py = python_run(a, batch, tuned=False)
                 py_t = python_run(a, batch, tuned=True)
@@ -201,7 +214,8 @@ def main():
                  "mflop_per_sample": round(flops / 1e6, 2), "fp32_peak_gflops": round(peak, 1), "peak_from": how,
                  "gflops": {"python": gf(med(0)), "python_tuned": gf(med(1)), "cpp": gf(med(2))},
                  "cpp_fraction_of_peak": round(med(2) * flops / 1e9 / peak, 3),
-                 "per_round": [[round(v, 1) for v in r] for r in rounds]}
+                 "per_round": [[round(v, 1) for v in r] for r in rounds],
+                 "load_avg_1min_before_after": [round(load0, 2), round(os.getloadavg()[0], 2)]}
             results.append(r)
             print(json.dumps(r), flush=True)
     if a.json:

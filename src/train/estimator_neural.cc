@@ -46,9 +46,11 @@ class NeuralEstimator final : public Estimator {
       src = on.kind == ScoreOn::kVal ? data_->val.get() : data_->test.get();
     }
     Scores s;
-    if (with_eval) s.eval = trainer_->evaluate(*src);
-    if (with_proba) {
+    if (with_eval)  // with the probabilities, when asked for, from the same pass
+      s.eval = trainer_->evaluate(*src, with_proba ? &s.proba : nullptr);
+    else if (with_proba)
       s.proba = trainer_->predict_proba(*src);
+    if (with_proba) {
       const int64_t k = info_.classes, n = static_cast<int64_t>(s.proba.size()) / std::max<int64_t>(k, 1);
       s.pred.resize(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) {

@@ -45,6 +45,9 @@ FitResult Trainer::fit(const RowSource& train, const RowSource* val, const std::
 void Trainer::validate_fit(bool has_validation) const { impl_->validate_fit(has_validation); }
 EvalResult Trainer::evaluate(const Dataset& d) { return evaluate(MemoryRows(d)); }
 EvalResult Trainer::evaluate(const RowSource& d) { return impl_->evaluate(impl_->eval_rows(d)); }
+EvalResult Trainer::evaluate(const RowSource& d, std::vector<float>* proba) {
+  return impl_->evaluate(impl_->eval_rows(d), proba);
+}
 std::vector<float> Trainer::predict_proba(const Dataset& d) { return impl_->predict_proba(MemoryRows(d)); }
 std::vector<float> Trainer::predict_proba(const RowSource& d) { return impl_->predict_proba(d); }
 void Trainer::save_weights(const std::filesystem::path& path) { impl_->save_weights(path); }

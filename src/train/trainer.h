@@ -72,6 +72,9 @@ class Trainer {
   // Group-reduced loss and confusion matrix; each rank reads only its share.
   EvalResult evaluate(const Dataset& d);
   EvalResult evaluate(const RowSource& d);
+  // The same, also giving the class probabilities (as predict_proba) from the
+  // same forward pass.
+  EvalResult evaluate(const RowSource& d, std::vector<float>* proba);
   // Class probabilities, row-major [n, classes], on every rank.
   std::vector<float> predict_proba(const Dataset& d);
   std::vector<float> predict_proba(const RowSource& d);

@@ -193,15 +193,21 @@ struct Trainer::Impl : TrainerControl {
     return EvalRows(source, comm.rank(), comm.size(), bs, device);
   }
 
-  EvalResult evaluate(const EvalRows& rows) {
+  // Loss and confusion matrix over the group; with `proba`, also the class
+  // probabilities of every row ([n, classes], on every rank) from the same
+  // forward pass, so a test set is not run through the model twice.
+  EvalResult evaluate(const EvalRows& rows, std::vector<float>* proba = nullptr) {
     model->eval();
     torch::NoGradGuard ng;
     double loss_sum = 0;
     ConfusionMatrix cm(info.classes);
-    rows.for_each([&](int64_t, const torch::Tensor& x, const torch::Tensor& y) {
+    std::vector<float> mine;
+    if (proba) mine.assign(static_cast<size_t>(proba_block_rows(rows) * info.classes), 0.f);
+    rows.for_each([&](int64_t b, const torch::Tensor& x, const torch::Tensor& y) {
       const int64_t m = x.size(0);
       auto logits = model->forward(x.transpose(1, 2));
       loss_sum += loss->forward(logits, y).item<double>() * m;
+      if (proba) copy_proba(logits, mine.data() + (b - rows.begin()) * info.classes);
       auto pred = logits.argmax(1).to(torch::kCPU);
       auto yc = y.to(torch::kCPU);
       auto pa = pred.accessor<int64_t, 1>();
@@ -216,6 +222,7 @@ struct Trainer::Impl : TrainerControl {
     buf.pop_back();
     r.cm = ConfusionMatrix::from_doubles(buf, info.classes);
     r.rows = rows.size();
+    if (proba) *proba = gather_proba(mine, rows.size());
     return r;
   }
 
@@ -240,17 +247,28 @@ struct Trainer::Impl : TrainerControl {
 
   std::vector<float> predict_proba(const RowSource& source) {
     const EvalRows rows = eval_rows(source);
-    const int64_t n = rows.size(), k = info.classes;
     model->eval();
     torch::NoGradGuard ng;
-    // Every rank contributes an equal-sized block (padded) to one allgather.
-    int64_t max_rows = (n + comm.size() - 1) / comm.size() + 1;
-    std::vector<float> mine(static_cast<size_t>(max_rows * k), 0.f);
+    std::vector<float> mine(static_cast<size_t>(proba_block_rows(rows) * info.classes), 0.f);
     rows.for_each([&](int64_t b, const torch::Tensor& x, const torch::Tensor&) {
-      const int64_t m = x.size(0);
-      auto pr = torch::softmax(model->forward(x.transpose(1, 2)), 1).to(torch::kCPU).contiguous();
-      std::memcpy(mine.data() + (b - rows.begin()) * k, pr.data_ptr<float>(), sizeof(float) * m * k);
+      copy_proba(model->forward(x.transpose(1, 2)), mine.data() + (b - rows.begin()) * info.classes);
     });
+    return gather_proba(mine, rows.size());
+  }
+
+  // Every rank contributes an equal-sized block (padded) to one allgather:
+  // its rows' probabilities, at most this many rows.
+  int64_t proba_block_rows(const EvalRows& rows) const { return (rows.size() + comm.size() - 1) / comm.size() + 1; }
+
+  // Softmax of a chunk's logits, copied to `dst` ([rows, classes], row-major).
+  static void copy_proba(const torch::Tensor& logits, float* dst) {
+    auto pr = torch::softmax(logits, 1).to(torch::kCPU).contiguous();
+    std::memcpy(dst, pr.data_ptr<float>(), sizeof(float) * pr.numel());
+  }
+
+  // The ranks' blocks put together: [n, classes] on every rank.
+  std::vector<float> gather_proba(const std::vector<float>& mine, int64_t n) {
+    const int64_t k = info.classes;
     std::vector<float> all(mine.size() * comm.size());
     comm.allgather(mine.data(), all.data(), mine.size() * sizeof(float));
     std::vector<float> out(static_cast<size_t>(n * k));

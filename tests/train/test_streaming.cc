@@ -83,3 +83,26 @@ TEST(Streaming, AStreamedFitStoppedMidEpochResumesExactly) {
 }
 
 }  // namespace tf
+
+namespace tf {
+
+// A test set's loss, confusion matrix and class probabilities come from one
+// pass over its rows: the same values as evaluate and predict_proba apart.
+TEST(Streaming, EvaluateWithProbabilitiesReadsTheRowsOnce) {
+  Files f;
+  LocalComm comm;
+  Trainer t(make_config({{"training", {{"epochs", 1}}}}), comm, f.info);
+  t.fit(f.train, &f.val, {});
+  const H5Rows val = f.rows(f.val, "val.h5");
+  std::vector<float> proba;
+  const EvalResult both = t.evaluate(val, &proba);
+  EXPECT_EQ(val.rows_read(), f.val.n);
+  const EvalResult alone = t.evaluate(f.val);
+  EXPECT_EQ(both.loss, alone.loss);
+  EXPECT_EQ(both.cm.as_doubles(), alone.cm.as_doubles());
+  EXPECT_EQ(both.rows, alone.rows);
+  ASSERT_EQ(proba.size(), static_cast<size_t>(f.val.n * f.info.classes));
+  EXPECT_EQ(proba, t.predict_proba(f.val));
+}
+
+}  // namespace tf
