@@ -62,11 +62,13 @@ class ClassicalEstimator final : public Estimator {
   ClassicalEstimator(const config::Config& cfg, Communicator& comm, const ModelInfo& info)
       : cfg_(cfg), comm_(comm), info_(info), fx_(cfg), model_(make_classical(cfg, at::get_num_threads())) {}
 
-  // The group's first rank reads the training rows now, so that bad data
-  // stops the run before its folder exists.
+  // The group's first rank reads the split's rows now (training, validation
+  // and test), so that bad data stops the run before its folder exists.
   void prepare(const TrainSplit& s) override {
-    split_ = &s;
-    if (comm_.rank() == 0) train_ = read_h5(cfg_.get_string("data.path"), s.train_rows);
+    if (comm_.rank() != 0) return;
+    train_ = read_h5(cfg_.get_string("data.path"), s.train_rows);
+    if (s.has_val) val_ = read_rows(s.val);
+    if (s.has_test) test_ = read_rows(s.test);
   }
 
   std::string describe() const override { return cfg_.get_string("model.name"); }
@@ -92,9 +94,8 @@ class ClassicalEstimator final : public Estimator {
     const int64_t k = info_.classes;
     Scores s;
     if (comm_.rank() == 0) {
-      const Dataset d = on.kind == ScoreOn::kVal    ? read_rows(split_->val)
-                        : on.kind == ScoreOn::kTest ? read_rows(split_->test)
-                                                    : read_for_model(on.file, info_);
+      const Dataset loaded = on.kind == ScoreOn::kFile ? read_for_model(on.file, info_) : Dataset();
+      const Dataset& d = on.kind == ScoreOn::kVal ? val_ : on.kind == ScoreOn::kTest ? test_ : loaded;
       const Features f{fx_.transform(d), d.n, fx_.dim(d.t, d.c)};
       const std::vector<double> proba = model_->predict_proba(f);
       const std::vector<int64_t> pred = model_->predict(f);
@@ -138,8 +139,8 @@ class ClassicalEstimator final : public Estimator {
   ModelInfo info_;
   FeatureExtractor fx_;
   std::unique_ptr<ClassicalModel> model_;
-  const TrainSplit* split_ = nullptr;
-  Dataset train_;  // the training rows, from prepare() to fit() (first rank)
+  Dataset train_;      // the training rows, from prepare() to fit() (first rank)
+  Dataset val_, test_;  // the split's validation and test rows (first rank)
 };
 
 }  // namespace
