@@ -6,8 +6,11 @@
 # executions it reached. Prints one Markdown row per target: executions,
 # seconds, edges covered (libFuzzer's cov), crashes, timeouts, leaks,
 # out-of-memory, corpus growth, and whether it reached RUNS. With --write, the
-# table replaces the text between the fuzz markers in bench/RESULTS.md.
+# table replaces the text between the fuzz markers in bench/RESULTS.md; with
+# TARGETS (names, space-separated) only those targets run, and --write replaces
+# only their rows.
 #   bench/fuzz.sh            # run and print
+#   TARGETS=fuzz_h5 bench/fuzz.sh --write
 #   RUNS=1000000 bench/fuzz.sh --write
 #   MAX_SECONDS=600 PARALLEL=1 bench/fuzz.sh --write
 set -euo pipefail
@@ -59,6 +62,7 @@ status=0
 pids=()
 for bin in build-fuzz/tests/fuzz/fuzz_*; do
   [ -x "$bin" ] && [ -f "$bin" ] || continue
+  if [ -n "${TARGETS:-}" ] && [[ " $TARGETS " != *" $(basename "$bin") "* ]]; then continue; fi
   if [ "${PARALLEL:-0}" = 1 ]; then
     run_target "$bin" "$rows/$(basename "$bin")" & pids+=($!)
   else
@@ -76,7 +80,13 @@ table = sys.argv[1]
 p = "bench/RESULTS.md"
 s = open(p).read()
 begin, end = "<!-- fuzz:begin -->", "<!-- fuzz:end -->"
-s = s[: s.index(begin) + len(begin)] + "\n" + table + "\n" + s[s.index(end):]
+i, j = s.index(begin) + len(begin), s.index(end)
+old = [l for l in s[i:j].strip("\n").split("\n") if l.startswith("| `")]
+new = [l for l in table.split("\n") if l.startswith("| `")]
+ran = {l.split("|")[1] for l in new}
+rows = sorted([l for l in old if l.split("|")[1] not in ran] + new)
+head = table.split("\n")[:2]
+s = s[:i] + "\n" + "\n".join(head + rows) + "\n" + s[j:]
 open(p, "w").write(s)
 PY
 fi

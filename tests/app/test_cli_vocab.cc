@@ -51,6 +51,12 @@ TEST(CliVocabulary, ConfigCheckRejectsWhatTuneAndCompareWould) {
   auto check = test::run_cli("config --check c.yaml", tmp.path());
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_TRUE(has(check.output, "sampler: \"grid\"")) << check.output;
+  // The seed's metrics: [accuracy]: the default objective is val_loss, and the log says why.
+  check = test::run_cli("config --check c.yaml --set training.metrics=[accuracy]", tmp.path());
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_TRUE(has(check.output, "objective: \"val_loss\"")) << check.output;
+  EXPECT_TRUE(has(check.output, "tuning.objective: val_loss (the default: val_f1_macro needs f1_macro in "
+                                "training.metrics, which lists accuracy")) << check.output;
 }
 
 // pruner: none prunes nothing; the "cannot win" stop of cross-validated trials
