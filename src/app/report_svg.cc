@@ -12,14 +12,18 @@ using nlohmann::json;
 
 const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
-// Axis range with a little margin; a flat range is widened.
+// Axis range with a little margin; a flat range is widened by half its value
+// (a constant learning rate of 1e-3 is drawn at 1e-3, not at 0 on a -0.5..0.5 axis).
 std::pair<double, double> range_of(const std::vector<const std::vector<double>*>& vs) {
   double lo = INFINITY, hi = -INFINITY;
   for (const auto* v : vs)
     for (double x : *v)
       if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
   if (!std::isfinite(lo)) return {0, 1};
-  if (hi - lo < 1e-12) lo -= 0.5, hi += 0.5;
+  if (hi - lo <= 1e-9 * std::max(std::fabs(lo), std::fabs(hi))) {
+    const double d = lo != 0 ? 0.5 * std::fabs(lo) : 0.5;
+    lo -= d, hi += d;
+  }
   const double pad = 0.05 * (hi - lo);
   return {lo - pad, hi + pad};
 }
@@ -34,6 +38,16 @@ std::vector<double> ticks(double lo, double hi, bool whole = false) {
   for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * step && t.size() < 12; v += step)
     t.push_back(std::fabs(v) < 1e-12 * step ? 0.0 : v);
   return t;
+}
+
+// Tick labels with as many significant digits as it takes to tell neighbours
+// apart (0.2005 and 0.201, not 0.201 twice).
+std::vector<std::string> tick_labels(const std::vector<double>& t) {
+  for (int prec = 3;; ++prec) {
+    std::vector<std::string> out;
+    for (double v : t) out.push_back(num(v, prec));
+    if (prec >= 17 || std::adjacent_find(out.begin(), out.end()) == out.end()) return out;
+  }
 }
 
 // Width in pixels of `s` at the 11px label font (an upper bound for sans-serif).
@@ -88,15 +102,20 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
   o << "<text x=\"" << L << "\" y=\"18\" class=\"t\">" << esc(title) << "</text>";
   o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << (W - L - R) << "\" height=\"" << (H - T - B)
     << "\" fill=\"none\" stroke=\"#bbb\"/>";
-  for (double yv : ticks(y0, y1)) {
-    o << "<text x=\"" << (L - 6) << "\" y=\"" << py(yv) + 4 << "\" class=\"a\" text-anchor=\"end\">" << num(yv, 3)
+  const std::vector<double> yt = ticks(y0, y1);
+  const std::vector<std::string> ytl = tick_labels(yt);
+  for (size_t i = 0; i < yt.size(); ++i) {
+    const double yv = yt[i];
+    o << "<text x=\"" << (L - 6) << "\" y=\"" << py(yv) + 4 << "\" class=\"a yt\" text-anchor=\"end\">" << ytl[i]
       << "</text>";
     o << "<line x1=\"" << L << "\" x2=\"" << (W - R) << "\" y1=\"" << py(yv) << "\" y2=\"" << py(yv)
       << "\" stroke=\"#eee\"/>";
   }
-  for (double xv : ticks(x0, x1, opt.whole_x && !log_x))
-    o << "<text x=\"" << px(xv) << "\" y=\"" << (H - B + 16) << "\" class=\"a xt\" text-anchor=\"middle\">"
-      << (log_x ? "1e" + num(xv, 2) : num(xv, 3)) << "</text>";
+  const std::vector<double> xt = ticks(x0, x1, opt.whole_x && !log_x);
+  const std::vector<std::string> xtl = tick_labels(xt);
+  for (size_t i = 0; i < xt.size(); ++i)
+    o << "<text x=\"" << px(xt[i]) << "\" y=\"" << (H - B + 16) << "\" class=\"a xt\" text-anchor=\"middle\">"
+      << (log_x ? "1e" + num(xt[i], 2) : xtl[i]) << "</text>";
   o << "<text x=\"" << (L + (W - L - R) / 2) << "\" y=\"" << (H - 6) << "\" class=\"a\" text-anchor=\"middle\">"
     << esc(xlabel) << (log_x ? " (log)" : "") << "</text>";
   o << "<text x=\"12\" y=\"" << (T + (H - T - B) / 2) << "\" class=\"a\" text-anchor=\"middle\" transform=\"rotate(-90 12 "
@@ -118,10 +137,16 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
       << "\"/><text x=\"" << (W - R + 24) << "\" y=\"" << (T + 9 + 16 * i) << "\" class=\"a lg\">"
       << esc(s[i].name) << "</text>";
   }
-  if (std::isfinite(opt.mark_x) && opt.mark_x >= x0 && opt.mark_x <= x1)
-    o << "<line class=\"best\" x1=\"" << px(opt.mark_x) << "\" x2=\"" << px(opt.mark_x) << "\" y1=\"" << T
-      << "\" y2=\"" << (H - B) << "\" stroke=\"#555\" stroke-dasharray=\"4 3\"/><text x=\"" << px(opt.mark_x) + 3
-      << "\" y=\"" << (T + 11) << "\" class=\"a\">" << esc(opt.mark_label) << "</text>";
+  if (std::isfinite(opt.mark_x) && opt.mark_x >= x0 && opt.mark_x <= x1) {
+    // The label stays inside the plot (never over the legend): left of the
+    // line when it would not fit to its right.
+    const double mx = px(opt.mark_x);
+    const bool right = mx + 3 + text_width(opt.mark_label) <= W - R;
+    o << "<line class=\"best\" x1=\"" << mx << "\" x2=\"" << mx << "\" y1=\"" << T << "\" y2=\"" << (H - B)
+      << "\" stroke=\"#555\" stroke-dasharray=\"4 3\"/><text x=\"" << (right ? mx + 3 : mx - 3) << "\" y=\""
+      << (T + 11) << "\" class=\"a mark\" text-anchor=\"" << (right ? "start" : "end") << "\">" << esc(opt.mark_label)
+      << "</text>";
+  }
   o << "</svg>";
   return o.str();
 }
@@ -129,7 +154,9 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
 // Horizontal bars with mean ± std error bars.
 std::string bars(const std::string& id, const std::string& title, const std::vector<std::string>& names,
                  const std::vector<double>& means, const std::vector<double>& stds) {
-  const double W = 560, row = 26, L = 130, R = 90, T = 30;
+  double longest = 0;
+  for (const auto& n : names) longest = std::max(longest, text_width(n));
+  const double L = std::max(130.0, longest + 12), W = 430 + L, row = 26, R = 90, T = 30;
   const double H = T + row * names.size() + 30;
   double hi = 0;
   for (size_t i = 0; i < means.size(); ++i) hi = std::max(hi, means[i] + stds[i]);
@@ -141,7 +168,7 @@ std::string bars(const std::string& id, const std::string& title, const std::vec
   o << "<text x=\"" << L << "\" y=\"18\" class=\"t\">" << esc(title) << "</text>";
   for (size_t i = 0; i < names.size(); ++i) {
     const double y = T + row * i;
-    o << "<text x=\"" << (L - 6) << "\" y=\"" << (y + 16) << "\" class=\"a\" text-anchor=\"end\">" << esc(names[i])
+    o << "<text x=\"" << (L - 6) << "\" y=\"" << (y + 16) << "\" class=\"a name\" text-anchor=\"end\">" << esc(names[i])
       << "</text>";
     o << "<rect class=\"bar\" x=\"" << L << "\" y=\"" << (y + 4) << "\" width=\"" << std::max(0.0, px(means[i]) - L)
       << "\" height=\"16\" fill=\"" << kColors[i % 8] << "\"/>";

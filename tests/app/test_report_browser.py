@@ -8,7 +8,10 @@ no console errors, and the rendered DOM must hold the expected plots (SVG
 elements by id, with their lines, dots, bars or cells). Layout checks: the
 confusion matrix's column names are whole and slanted (they never run into
 each other), epoch/fold/trial axes have whole-number ticks, every legend name
-fits inside its chart, the best epoch is marked on the learning curves, and a
+fits inside its chart, tick labels are distinct (enough digits to tell them
+apart), bar names fit left of their bars, the best epoch is marked on the
+learning curves with its label inside the plot (not over the legend), a flat
+learning rate is drawn on its own scale (not at 0 on a -0.5..0.5 axis), and a
 second `report` keeps report.html and writes report-2.html.
 
 usage: test_report_browser.py TRAINFLEET   (exit 77: no chromium)
@@ -59,13 +62,36 @@ def attr(tag, name):
 
 
 def check_layout(chart_svg, whole_x):
-    """Whole-number x ticks (when the axis counts things) and legends inside the chart."""
+    """Whole-number x ticks (when the axis counts things), distinct tick labels and legends inside the chart."""
     width = attr(chart_svg, "width")
+    ticks = re.findall(r'class="a xt"[^>]*>([^<]*)<', chart_svg)
     if whole_x:
-        ticks = re.findall(r'class="a xt"[^>]*>([^<]*)<', chart_svg)
         assert ticks and all(float(t) == int(float(t)) for t in ticks), ticks
+    yticks = re.findall(r'class="a yt"[^>]*>([^<]*)<', chart_svg)
+    for labels in (ticks, yticks):
+        assert labels and len(set(labels)) == len(labels), labels
     for tag, text in re.findall(r'(<text[^>]*class="a lg"[^>]*>)([^<]*)<', chart_svg):
         assert attr(tag, "x") + 6.6 * len(text) <= width, (text, attr(tag, "x"), width)
+
+
+def y_ticks(chart_svg):
+    return [float(t) for t in re.findall(r'class="a yt"[^>]*>([^<]*)<', chart_svg)]
+
+
+def check_mark_inside(chart_svg):
+    """The best-epoch label lies within the plot frame (the first rect without fill)."""
+    frame = re.search(r'<rect x="([-0-9.e]+)" y="[-0-9.e]+" width="([-0-9.e]+)"[^>]*fill="none"', chart_svg)
+    left, right = float(frame.group(1)), float(frame.group(1)) + float(frame.group(2))
+    tag, text = re.search(r'(<text[^>]*class="a mark"[^>]*>)([^<]*)<', chart_svg).groups()
+    x, w = attr(tag, "x"), 6.6 * len(text)
+    start, end = (x, x + w) if 'text-anchor="start"' in tag else (x - w, x)
+    assert left <= start and end <= right, (text, start, end, left, right)
+
+
+def check_bar_names(bars_svg):
+    """Every bar's name fits left of the bars (text-anchor end at x, inside the picture)."""
+    for tag, text in re.findall(r'(<text[^>]*class="a name"[^>]*>)([^<]*)<', bars_svg):
+        assert attr(tag, "x") - 6.6 * len(text) >= 0, (text, attr(tag, "x"))
 
 
 def check_confusion(conf_svg, names):
@@ -115,6 +141,9 @@ def main():
                 for chart in ("curve-loss", "curve-balanced_accuracy", "curve-lr"):
                     check_layout(svg(dom, chart), whole_x=True)
                     assert svg(dom, chart).count('class="best"') == 1, chart  # the restored epoch
+                    check_mark_inside(svg(dom, chart))
+                # The learning rate is constant here: its axis holds it, and nothing at or below 0.
+                assert min(y_ticks(svg(dom, "curve-lr"))) > 0, y_ticks(svg(dom, "curve-lr"))
                 assert "best epoch" in svg(dom, "curve-loss")
                 # A second report keeps the first one.
                 before = os.stat(f"{d}/report.html").st_mtime_ns
@@ -125,12 +154,14 @@ def main():
                 assert svg(dom, "confusion-test").count('class="cell"') == 16
             elif kind == "cv":
                 assert svg(dom, "cv-summary").count('class="bar"') >= 3
+                check_bar_names(svg(dom, "cv-summary"))
                 assert svg(dom, "cv-folds").count('class="pt"') >= 9  # 3 folds x the scoring metrics
                 assert svg(dom, "confusion-pooled").count('class="cell"') == 16
                 check_layout(svg(dom, "cv-folds"), whole_x=True)
             elif kind == "study":
                 assert svg(dom, "study-history").count('class="pt"') == 4
                 check_layout(svg(dom, "study-history"), whole_x=True)
+                check_bar_names(svg(dom, "study-importances"))  # model.mlp.hidden_units
                 assert svg(dom, "param-training.learning_rate").count('class="pt"') == 4
                 table = re.search(r'<table id="trials-table">(.*?)</table>', dom, re.S).group(1)
                 rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
