@@ -3,12 +3,12 @@
 # in build-fuzz/) and runs each for RUNS executions (default 100000) from its seed
 # corpus in tests/fuzz/corpus/<target>/, with leak detection on; MAX_SECONDS
 # (unset: no limit) stops a target earlier, and the table then shows how many
-# executions it reached. Prints one Markdown row per target: executions,
+# executions it reached. Prints one Markdown row per target: RUNS, executions,
 # seconds, edges covered (libFuzzer's cov), crashes, timeouts, leaks,
 # out-of-memory, corpus growth, and whether it reached RUNS. With --write, the
-# table replaces the text between the fuzz markers in bench/RESULTS.md; with
-# TARGETS (names, space-separated) only those targets run, and --write replaces
-# only their rows.
+# table replaces the one between the fuzz markers in bench/RESULTS.md; with
+# TARGETS (names, space-separated; an unknown name is refused) only those
+# targets run, and --write replaces only their rows.
 #   bench/fuzz.sh            # run and print
 #   TARGETS=fuzz_h5 bench/fuzz.sh --write
 #   RUNS=1000000 bench/fuzz.sh --write
@@ -23,9 +23,12 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DTRAINFLEET_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
+for t in ${TARGETS:-}; do
+  [ -f "build-fuzz/tests/fuzz/$t" ] && [ -x "build-fuzz/tests/fuzz/$t" ] || { echo "TARGETS: no fuzz target $t (there are: $(cd build-fuzz/tests/fuzz && ls -d fuzz_* | grep -v '\.' | tr '\n' ' '))" >&2; exit 2; }
+done
 
-table="| target | executions | seconds | exec/s | edges covered | crashes | timeouts | leaks | out of memory | seeds -> corpus | reached $runs |
-|---|---|---|---|---|---|---|---|---|---|---|"
+table="| target | runs asked | executions | seconds | exec/s | edges covered | crashes | timeouts | leaks | out of memory | seeds -> corpus | reached |
+|---|---|---|---|---|---|---|---|---|---|---|---|"
 # run_target BIN ROWFILE: runs one target, writes its table row to ROWFILE;
 # returns libFuzzer's exit code (the log and artifacts are kept when it is not 0).
 run_target() {
@@ -46,7 +49,7 @@ run_target() {
   corpus=$(( $(find "$work" -type f | wc -l) + seeds ))
   rate=$(awk -v n="${execs:-0}" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
   reached=no; [ "${execs:-0}" -ge "$runs" ] && reached=yes
-  echo "| \`$t\` | ${execs:-?} | $(printf %.0f "$secs") | $rate | ${cov:-?} | $(count crash) | $(count timeout) | $(count leak) | $(count oom) | $seeds -> $corpus | $reached |" >"$out"
+  echo "| \`$t\` | $runs | ${execs:-?} | $(printf %.0f "$secs") | $rate | ${cov:-?} | $(count crash) | $(count timeout) | $(count leak) | $(count oom) | $seeds -> $corpus | $reached |" >"$out"
   if [ "$rc" -ne 0 ]; then
     echo "$t exited with $rc; log: $log, artifacts: $art" >&2
     tail -40 "$log" >&2
@@ -75,7 +78,7 @@ rm -rf "$rows"
 echo "$table"
 if [ "$write" = --write ]; then
   python3 - "$table" <<'PY'
-import sys, re
+import os, sys
 table = sys.argv[1]
 p = "bench/RESULTS.md"
 s = open(p).read()
@@ -84,7 +87,8 @@ i, j = s.index(begin) + len(begin), s.index(end)
 old = [l for l in s[i:j].strip("\n").split("\n") if l.startswith("| `")]
 new = [l for l in table.split("\n") if l.startswith("| `")]
 ran = {l.split("|")[1] for l in new}
-rows = sorted([l for l in old if l.split("|")[1] not in ran] + new)
+kept = [l for l in old if l.split("|")[1] not in ran] if os.environ.get("TARGETS") else []
+rows = sorted(kept + new)
 head = table.split("\n")[:2]
 s = s[:i] + "\n" + "\n".join(head + rows) + "\n" + s[j:]
 open(p, "w").write(s)
