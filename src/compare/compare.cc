@@ -18,6 +18,7 @@
 #include "data/h5io.h"
 #include "models/classical.h"
 #include "train/metrics.h"
+#include "train/predicted_class.h"
 
 namespace tf::compare {
 
@@ -132,7 +133,7 @@ void write_ensemble_folds(const Entry& e, const config::Config& cfg, const Datas
     double nll = 0;
     for (size_t i = 0; i < truth.size(); ++i) {
       const double* p = proba.data() + i * k;
-      cm.add(truth[i], std::max_element(p, p + k) - p);
+      cm.add(truth[i], predicted_class(p, k));
       nll -= std::log(std::max(p[truth[i]], 1e-15));
     }
     out["proba"] = std::vector<float>(proba.begin(), proba.end());

@@ -20,6 +20,7 @@
 #include "cv/splitters.h"
 #include "data/h5io.h"
 #include "train/metrics.h"
+#include "train/predicted_class.h"
 #include "train/run.h"
 
 namespace tf::cv {
@@ -113,7 +114,7 @@ nlohmann::json aggregate(const config::Config& cfg, const Dataset& labels, const
     auto proba = r["proba"].get<std::vector<float>>();
     for (size_t i = 0; i < rows.size(); ++i) {
       const float* p = proba.data() + i * k;
-      int64_t pred = std::max_element(p, p + k) - p;
+      const int64_t pred = predicted_class(p, k);
       pooled.add(truth[i], pred);
       std::ostringstream line;
       line.precision(7);

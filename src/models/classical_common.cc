@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/classical.h"
+#include "train/predicted_class.h"
 
 namespace tf {
 
@@ -10,7 +11,7 @@ std::vector<int64_t> ClassicalModel::predict(const Features& f) const {
   std::vector<double> p = predict_proba(f);
   const int64_t k = f.n ? static_cast<int64_t>(p.size()) / f.n : 0;
   std::vector<int64_t> out(static_cast<size_t>(f.n));
-  for (int64_t i = 0; i < f.n; ++i) out[i] = std::max_element(p.begin() + i * k, p.begin() + (i + 1) * k) - (p.begin() + i * k);
+  for (int64_t i = 0; i < f.n; ++i) out[static_cast<size_t>(i)] = predicted_class(p.data() + i * k, k);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include "core/fs.h"
 #include "data/normalizer.h"
 #include "train/estimator.h"
+#include "train/predicted_class.h"
 #include "train/run_data.h"
 
 namespace tf {
@@ -55,7 +56,7 @@ class NeuralEstimator final : public Estimator {
       s.pred.resize(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) {
         const float* p = s.proba.data() + i * k;
-        s.pred[static_cast<size_t>(i)] = std::max_element(p, p + k) - p;
+        s.pred[static_cast<size_t>(i)] = predicted_class(p, k);
       }
     }
     return s;
