@@ -83,7 +83,7 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
   const bool log_x = opt.log_x;
   double legend = 0;
   for (const auto& se : series) legend = std::max(legend, text_width(se.name));
-  const double R = std::max(130.0, 34 + legend), W = 390 + R, H = 300, L = 66, T = 30, B = 45;
+  const double R = std::max(130.0, 34 + legend), W = 390 + R, H = 300, T = 30, B = 45;
   std::vector<const std::vector<double>*> xs, ys;
   std::vector<Series> s = series;
   if (log_x)
@@ -93,6 +93,13 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
   // Plain variables, not structured bindings: clang before 16 cannot capture those in lambdas.
   const auto xr = range_of(xs), yr = range_of(ys);
   const double x0 = xr.first, x1 = xr.second, y0 = yr.first, y1 = yr.second;
+  const std::vector<double> yt = ticks(y0, y1), xt = ticks(x0, x1, opt.whole_x && !log_x);
+  const std::vector<std::string> ytl = tick_labels(yt), xtl = tick_labels(xt);
+  // The left margin fits the longest y tick label (they end 6 px left of the
+  // plot) and the axis title left of them.
+  double ywidth = 0;
+  for (const auto& t : ytl) ywidth = std::max(ywidth, text_width(t));
+  const double L = std::max(66.0, 28 + ywidth);
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
   std::ostringstream o;
@@ -102,8 +109,6 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
   o << "<text x=\"" << L << "\" y=\"18\" class=\"t\">" << esc(title) << "</text>";
   o << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << (W - L - R) << "\" height=\"" << (H - T - B)
     << "\" fill=\"none\" stroke=\"#bbb\"/>";
-  const std::vector<double> yt = ticks(y0, y1);
-  const std::vector<std::string> ytl = tick_labels(yt);
   for (size_t i = 0; i < yt.size(); ++i) {
     const double yv = yt[i];
     o << "<text x=\"" << (L - 6) << "\" y=\"" << py(yv) + 4 << "\" class=\"a yt\" text-anchor=\"end\">" << ytl[i]
@@ -111,18 +116,18 @@ std::string chart(const std::string& id, const std::string& title, const std::ve
     o << "<line x1=\"" << L << "\" x2=\"" << (W - R) << "\" y1=\"" << py(yv) << "\" y2=\"" << py(yv)
       << "\" stroke=\"#eee\"/>";
   }
-  const std::vector<double> xt = ticks(x0, x1, opt.whole_x && !log_x);
-  const std::vector<std::string> xtl = tick_labels(xt);
   for (size_t i = 0; i < xt.size(); ++i)
     o << "<text x=\"" << px(xt[i]) << "\" y=\"" << (H - B + 16) << "\" class=\"a xt\" text-anchor=\"middle\">"
-      << (log_x ? "1e" + num(xt[i], 2) : xtl[i]) << "</text>";
+      << (log_x ? "1e" : "") << xtl[i] << "</text>";
   o << "<text x=\"" << (L + (W - L - R) / 2) << "\" y=\"" << (H - 6) << "\" class=\"a\" text-anchor=\"middle\">"
     << esc(xlabel) << (log_x ? " (log)" : "") << "</text>";
   o << "<text x=\"12\" y=\"" << (T + (H - T - B) / 2) << "\" class=\"a\" text-anchor=\"middle\" transform=\"rotate(-90 12 "
     << (T + (H - T - B) / 2) << ")\">" << esc(ylabel) << "</text>";
   for (size_t i = 0; i < s.size(); ++i) {
     const char* c = kColors[i % 8];
-    if (s[i].dots) {
+    size_t points = 0;
+    for (size_t k = 0; k < s[i].x.size(); ++k) points += std::isfinite(s[i].x[k]) && std::isfinite(s[i].y[k]);
+    if (s[i].dots || points == 1) {  // a line of one point would draw nothing
       for (size_t k = 0; k < s[i].x.size(); ++k)
         if (std::isfinite(s[i].x[k]) && std::isfinite(s[i].y[k]))
           o << "<circle class=\"pt\" cx=\"" << px(s[i].x[k]) << "\" cy=\"" << py(s[i].y[k]) << "\" r=\"3\" fill=\"" << c

@@ -11,8 +11,10 @@ each other), epoch/fold/trial axes have whole-number ticks, every legend name
 fits inside its chart, tick labels are distinct (enough digits to tell them
 apart), bar names fit left of their bars, the best epoch is marked on the
 learning curves with its label inside the plot (not over the legend), a flat
-learning rate is drawn on its own scale (not at 0 on a -0.5..0.5 axis), and a
-second `report` keeps report.html and writes report-2.html.
+learning rate is drawn on its own scale (not at 0 on a -0.5..0.5 axis), long
+tick labels get the margin they need, a one-epoch run draws its single point
+of each curve, and a second `report` keeps report.html and writes
+report-2.html.
 
 usage: test_report_browser.py TRAINFLEET   (exit 77: no chromium)
 TF_REPORT_PNG_DIR=folder keeps the screenshots there, to look at them.
@@ -70,6 +72,9 @@ def check_layout(chart_svg, whole_x):
     yticks = re.findall(r'class="a yt"[^>]*>([^<]*)<', chart_svg)
     for labels in (ticks, yticks):
         assert labels and len(set(labels)) == len(labels), labels
+    # y tick labels (text-anchor end) start right of the rotated axis title at x = 12.
+    for tag, text in re.findall(r'(<text[^>]*class="a yt"[^>]*>)([^<]*)<', chart_svg):
+        assert attr(tag, "x") - 6.6 * len(text) >= 18, (text, attr(tag, "x"))
     for tag, text in re.findall(r'(<text[^>]*class="a lg"[^>]*>)([^<]*)<', chart_svg):
         assert attr(tag, "x") + 6.6 * len(text) <= width, (text, attr(tag, "x"), width)
 
@@ -122,10 +127,16 @@ def main():
             "compare: {entries: {mlp: {model: mlp}, rf: {model: random_forest}, vote: {ensemble: [mlp, rf]}}}\n")
         run(binary, ["train", "c.yaml", "--set", "experiment.run_id=nn"], tmp)
         run(binary, ["train", "c.yaml", "--set", "experiment.run_id=rf", "--set", "model.name=random_forest"], tmp)
+        # One epoch; and a learning rate whose ticks need many digits (0.00099999 .. 0.001).
+        run(binary, ["train", "c.yaml", "--set", "experiment.run_id=one", "--set", "training.epochs=1"], tmp)
+        run(binary, ["train", "c.yaml", "--set", "experiment.run_id=narrow", "--set", "training.learning_rate=0.001",
+                     "--set", "training.lr_schedule=cosine", "--set", "training.lr_schedule_config.min_lr=0.00099999"],
+            tmp)
         run(binary, ["cv", "c.yaml"], tmp)
         run(binary, ["tune", "c.yaml"], tmp)
         run(binary, ["compare", "c.yaml"], tmp)
-        dirs = {"train": f"{tmp}/runs/r/nn", "classical": f"{tmp}/runs/r/rf",
+        dirs = {"train": f"{tmp}/runs/r/nn", "classical": f"{tmp}/runs/r/rf", "one_epoch": f"{tmp}/runs/r/one",
+                "narrow": f"{tmp}/runs/r/narrow",
                 "cv": glob.glob(f"{tmp}/runs/r/cv-*")[0], "study": glob.glob(f"{tmp}/runs/r/study-*")[0],
                 "compare": glob.glob(f"{tmp}/runs/r/compare-*")[0]}
         for kind, d in dirs.items():
@@ -150,6 +161,14 @@ def main():
                 again = run(binary, ["report", d], tmp)
                 assert "report-2.html" in again and "exists already and is kept" in again, again
                 assert os.stat(f"{d}/report.html").st_mtime_ns == before and os.path.exists(f"{d}/report-2.html")
+            elif kind == "one_epoch":
+                assert svg(dom, "curve-loss").count('class="pt"') == 2  # loss and val_loss: one point each
+                assert svg(dom, "curve-lr").count('class="pt"') == 1
+                for chart in ("curve-loss", "curve-lr"):
+                    check_layout(svg(dom, chart), whole_x=True)
+            elif kind == "narrow":
+                check_layout(svg(dom, "curve-lr"), whole_x=True)
+                assert max(len(t) for t in re.findall(r'class="a yt"[^>]*>([^<]*)<', svg(dom, "curve-lr"))) >= 9
             elif kind == "classical":
                 assert svg(dom, "confusion-test").count('class="cell"') == 16
             elif kind == "cv":
@@ -162,6 +181,7 @@ def main():
                 assert svg(dom, "study-history").count('class="pt"') == 4
                 check_layout(svg(dom, "study-history"), whole_x=True)
                 check_bar_names(svg(dom, "study-importances"))  # model.mlp.hidden_units
+                check_layout(svg(dom, "param-training.learning_rate"), whole_x=False)  # a log axis
                 assert svg(dom, "param-training.learning_rate").count('class="pt"') == 4
                 table = re.search(r'<table id="trials-table">(.*?)</table>', dom, re.S).group(1)
                 rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
