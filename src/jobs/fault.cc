@@ -11,19 +11,26 @@ namespace tf::jobs {
 namespace {
 
 struct Fault {
-  long long rank = -1, task = -1, epoch = -1;
+  long long rank = -1, task = -1, epoch = -1, slow_ms = 0;
 };
 
 Fault parse_fault() {
   Fault f;
   const char* spec = std::getenv("TRAINFLEET_FAULT_INJECT");
   if (!spec || !*spec) return f;
+  int used = 0;
+  if (std::string(spec).rfind("slow:", 0) == 0) {
+    if (std::sscanf(spec, "slow:%lld%n", &f.slow_ms, &used) != 1 || spec[used] != '\0' || f.slow_ms < 1 ||
+        f.slow_ms > 60000)
+      throw BadInput(std::string("TRAINFLEET_FAULT_INJECT: \"") + spec + "\": slow:MS takes 1 to 60000 milliseconds",
+                     __FILE__, __LINE__);
+    return f;
+  }
   char kind[8] = {0};
   long long at = -1;
-  int used = 0;
   if (std::sscanf(spec, "rank:%lld,%7[a-z]:%lld%n", &f.rank, kind, &at, &used) != 3 || spec[used] != '\0' ||
       (std::string(kind) != "task" && std::string(kind) != "epoch"))
-    throw BadInput(std::string("TRAINFLEET_FAULT_INJECT: \"") + spec + "\" is neither rank:R,task:T nor rank:R,epoch:E",
+    throw BadInput(std::string("TRAINFLEET_FAULT_INJECT: \"") + spec + "\" is none of rank:R,task:T, rank:R,epoch:E, slow:MS",
                    __FILE__, __LINE__);
   const bool task = std::string(kind) == "task";
   if (f.rank < 0 || at < (task ? 0 : 1))
@@ -45,6 +52,8 @@ int64_t injected_fault_epoch(int group_rank) {
   const Fault f = parse_fault();
   return f.epoch >= 0 && f.rank == group_rank ? f.epoch : -1;
 }
+
+int64_t injected_epoch_delay_ms() { return parse_fault().slow_ms; }
 
 void throw_injected_fault(const char* where) {
   throw Error(std::string("injected fault ") + where + " (TRAINFLEET_FAULT_INJECT=" +

@@ -1,9 +1,11 @@
 // The training loop: data-parallel steps, epoch statistics, callbacks, stop
 // signals and resume checkpoints. Sharding and reading of the rows live in
 // epoch_rows.cc, the progress bar and the epoch statistics in fit_parts.cc.
+#include <chrono>
 #include <csignal>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include "train/epoch_rows.h"
 #include "train/fit_parts.h"
@@ -29,7 +31,8 @@ struct FitLoop {
   CallbackSet cbs;
   std::vector<Callback*> all_cbs;
   int64_t step_every = 0;  // the finest step interval a callback asks for
-  const int64_t fail_epoch = jobs::injected_fault_epoch(t.comm.rank());  // a test hook (jobs/fault.h)
+  const int64_t fail_epoch = jobs::injected_fault_epoch(t.comm.rank());  // test hooks (jobs/fault.h)
+  const int64_t slow_ms = jobs::injected_epoch_delay_ms();
   std::pair<int64_t, int64_t> sig_at = signal_at();
   FitResult result;
   Clock::time_point t_fit = Clock::now(), last_resume = Clock::now();
@@ -59,6 +62,7 @@ struct FitLoop {
   // One optimizer step on this rank's rows of global step b.
   void train_step(int64_t epoch, int64_t b, EpochStats& stats) {
     if (epoch == fail_epoch && b == rows.steps() / 2) jobs::throw_injected_fault("halfway through an epoch");
+    if (slow_ms > 0 && b == 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
     const EpochRows::Share s = rows.share(b);
     const int64_t m = s.hi - s.lo;
     double lr = schedule_lr(t.sched, t.step) * t.scale;

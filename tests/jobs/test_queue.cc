@@ -86,14 +86,21 @@ TEST(WorkQueue, AStopBetweenTasksOrInsideOneEndsWithPreempted) {
   }
 }
 
-TEST(WorkQueue, TheFaultHookHasTwoFormsAndRefusesOthers) {
+TEST(WorkQueue, TheFaultHookHasThreeFormsAndRefusesOthers) {
   ::setenv("TRAINFLEET_FAULT_INJECT", "rank:1,epoch:3", 1);
   EXPECT_EQ(injected_fault_epoch(1), 3);
   EXPECT_EQ(injected_fault_epoch(0), -1);
   EXPECT_NO_THROW(maybe_inject_fault(1, 3));  // an epoch fault is no task fault
-  for (const char* bad : {"rank:1,when:3", "rank:1,task:2x", "1:4", "rank:x,task:0", "rank:-1,task:0", "rank:0,epoch:0"}) {
+  EXPECT_EQ(injected_epoch_delay_ms(), 0);
+  ::setenv("TRAINFLEET_FAULT_INJECT", "slow:30", 1);
+  EXPECT_EQ(injected_epoch_delay_ms(), 30);
+  EXPECT_EQ(injected_fault_epoch(1), -1);  // slowing is no fault
+  EXPECT_NO_THROW(maybe_inject_fault(1, 0));
+  for (const char* bad : {"rank:1,when:3", "rank:1,task:2x", "1:4", "rank:x,task:0", "rank:-1,task:0", "rank:0,epoch:0",
+                          "slow:0", "slow:-5", "slow:30ms", "slow:", "slow:600000"}) {
     ::setenv("TRAINFLEET_FAULT_INJECT", bad, 1);
     EXPECT_THROW(injected_fault_epoch(0), BadInput) << bad;
+    EXPECT_THROW(injected_epoch_delay_ms(), BadInput) << bad;
   }
   ::unsetenv("TRAINFLEET_FAULT_INJECT");
   EXPECT_EQ(injected_fault_epoch(1), -1);

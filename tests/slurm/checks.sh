@@ -64,7 +64,7 @@ expect_state() { [ "$(field "$1" JobState)" = "$2" ] || fail "job $1 is $(field 
 
 # Small data and configs.
 "$BIN" make-data --out data.h5 --samples 160 --steps 64 --seed 2 >/dev/null 2>&1
-"$BIN" make-data --out tune.h5 --samples 400 --steps 128 --seed 2 >/dev/null 2>&1  # trials of several seconds
+"$BIN" make-data --out tune.h5 --samples 400 --steps 128 --seed 2 >/dev/null 2>&1  # trials of a second or more (a few more with slow:30)
 cat > cv.yaml <<YAML
 experiment: {name: cv, seed: 3, output_dir: $W/runs}
 data: {path: $W/data.h5, validation_split: 0.2}
@@ -208,7 +208,9 @@ usr1_requeue|preemption)  # (3) SIGUSR1 mid-trial, (4) preemption by a high-prio
   # A trial on each rank. SIGUSR1: two ranks on one node. Preemption: a
   # 2-node job of 4 ranks that fills both nodes, so a high-priority job must preempt it.
   shape=(-n 2); [ "$name" = preemption ] && shape=(-N 2 --ntasks-per-node=2)
-  j=$(sbatch --parsable -p debug "${shape[@]}" -c 1 -o "tune-%j.out" "$SRC/slurm/tune.sbatch" tune.yaml --ranks-per-run 1)
+  # Each epoch sleeps 30 ms (jobs/fault.h): trials last seconds however fast the machine, so they are mid-run when signalled.
+  j=$(TRAINFLEET_FAULT_INJECT=slow:30 sbatch --parsable -p debug "${shape[@]}" -c 1 -o "tune-%j.out" \
+      "$SRC/slurm/tune.sbatch" tune.yaml --ranks-per-run 1)
   # Wait until the running trials have written resume checkpoints (trials last a few seconds).
   has_checkpoint() {
     grep -qE "^($TERMINAL)\$" <<<"$(field "$j" JobState)" && fail "job $j ended early"
@@ -256,8 +258,8 @@ bad_config)  # (5) an invalid config fails at once with exit code 2 and the mess
 
 rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded time, a requeue resumes it
   sed 's/epochs: 6/epochs: 120/' cv.yaml > long.yaml
-  j=$(sbatch --parsable -n 2 -c 1 -o "train-%j.out" "$SRC/slurm/cpu.sbatch" train long.yaml \
-      --set runtime.collective_timeout_s=20)
+  j=$(TRAINFLEET_FAULT_INJECT=slow:50 sbatch --parsable -n 2 -c 1 -o "train-%j.out" "$SRC/slurm/cpu.sbatch" train \
+      long.yaml --set runtime.collective_timeout_s=20)  # 50 ms an epoch (jobs/fault.h): still running when killed
   run=$W/runs/cv/job-$j
   wait_for 90 "a resume checkpoint of the run" test -f "$run/resume/state.json"
   victim=""
