@@ -23,14 +23,8 @@ trap 'rm -rf "$W"' EXIT
 cd "$W"
 fail() { echo "FAIL: $*"; for f in "$W"/*.log; do echo "== $f"; tail -n 30 "$f"; done; exit 1; }
 
-"$BIN" make-data --out data.h5 --samples 160 --steps 64 --seed 2 >/dev/null 2>&1
-cat > cv.yaml <<YAML
-experiment: {name: cv, seed: 3, output_dir: $W/runs}
-data: {path: $W/data.h5, validation_split: 0.2}
-model: {name: cnn1d, cnn1d: {channels: [8, 8], kernel_sizes: [5, 3], pool_size: 2}}
-training: {epochs: 3, batch_size: 16, callbacks: {early_stopping: false}}
-cv: {method: stratified_kfold, n_splits: 4}
-YAML
+source "$SRC/tests/small_cv.sh"
+small_cv "$W" 3
 printf 'nodea slots=2\nnodeb slots=2\n' > hostfile
 
 # The fake hosts; the ranks fill nodea's slots first (ranks 0, 1), then nodeb's.

@@ -63,16 +63,10 @@ wait_for() {  # wait_for TIMEOUT DESCRIPTION COMMAND...: until COMMAND succeeds
 expect_state() { [ "$(field "$1" JobState)" = "$2" ] || fail "job $1 is $(field "$1" JobState), expected $2"; }
 
 # Small data and configs.
-"$BIN" make-data --out data.h5 --samples 160 --steps 64 --seed 2 >/dev/null 2>&1
 "$BIN" make-data --out tune.h5 --samples 400 --steps 128 --seed 2 >/dev/null 2>&1  # trials of a second or more (a few more with slow:30)
-cat > cv.yaml <<YAML
-experiment: {name: cv, seed: 3, output_dir: $W/runs}
-data: {path: $W/data.h5, validation_split: 0.2}
-model: {name: cnn1d, cnn1d: {channels: [8, 8], kernel_sizes: [5, 3], pool_size: 2}}
-training: {epochs: 6, batch_size: 16, callbacks: {early_stopping: false}}
-cv: {method: stratified_kfold, n_splits: 4}
-runtime: {resume_min_interval_s: 0.5}
-YAML
+source "$SRC/tests/small_cv.sh"
+small_cv "$W" 6
+echo "runtime: {resume_min_interval_s: 0.5}" >> cv.yaml
 cat > tune.yaml <<YAML
 experiment: {name: tune, seed: 3, output_dir: $W/runs}
 data: {path: $W/tune.h5, validation_split: 0.25, test_split: 0.0}
@@ -263,11 +257,16 @@ rank_failure)  # a rank killed with SIGKILL mid-run: the job fails in bounded ti
   run=$W/runs/cv/job-$j
   wait_for 90 "a resume checkpoint of the run" test -f "$run/resume/state.json"
   victim=""
-  for p in $(pgrep -x trainfleet); do
-    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_PROCID=1" &&
-      tr '\0' '\n' < "/proc/$p/environ" | grep -qx "SLURM_JOB_ID=$j" && victim=$p
-  done
-  [ -n "$victim" ] || fail "no rank 1 process of job $j"
+  find_rank1() {
+    for p in $(pgrep -x trainfleet); do
+      tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_PROCID=1" &&
+        tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_JOB_ID=$j" && victim=$p
+    done
+    [ -n "$victim" ]
+  }
+  # Seen failing once at the first look while both ranks were training: look again for 10 s, and show what
+  # runs when it still fails.
+  wait_for 10 "rank 1 of job $j (processes: $(ps -eo pid,comm,args | grep -c '[t]rainfleet'))" find_rank1
   t=$(date +%s)
   kill -9 "$victim"
   log "killed rank 1 (pid $victim) of job $j"
